@@ -1,0 +1,68 @@
+/** Wire types and schemas of virtual networks. */
+import { Type, type Static } from "@sinclair/typebox";
+import { AbsPath, Cidr, IfName, Ipv4, Mac, Name } from "./common.js";
+
+export const NETWORK_MODES = ["nat", "hostonly", "internal", "routed", "bridge"] as const;
+export type NetworkMode = (typeof NETWORK_MODES)[number];
+
+export const NetworkMode = Type.Union(
+  NETWORK_MODES.map((m) => Type.Literal(m)),
+  { errorHint: `mode must be one of ${NETWORK_MODES.join(", ")}` },
+);
+
+export const DhcpRange = Type.Object({ start: Ipv4, end: Ipv4 }, { additionalProperties: false });
+export type DhcpRange = Static<typeof DhcpRange>;
+
+export const DhcpHost = Type.Object(
+  { mac: Mac, ip: Ipv4, hostname: Type.Optional(Name) },
+  { additionalProperties: false },
+);
+export type DhcpHost = Static<typeof DhcpHost>;
+
+/** Body of POST /v1/networks. Omitted fields get defaults chosen by the daemon. */
+export const NetworkCreate = Type.Object(
+  {
+    name: Name,
+    mode: NetworkMode,
+    bridge: Type.Optional(IfName),
+    subnet: Type.Optional(Cidr),
+    gateway: Type.Optional(Ipv4),
+    dhcpRange: Type.Optional(DhcpRange),
+    dhcp: Type.Optional(Type.Boolean()),
+    dhcpHosts: Type.Optional(Type.Array(DhcpHost, { maxItems: 4096 })),
+    uplink: Type.Optional(IfName),
+    tftpRoot: Type.Optional(AbsPath),
+    bootFile: Type.Optional(Type.String({ pattern: "^[A-Za-z0-9_./-]{1,255}$", errorHint: "a boot file must be a relative path of letters, digits, '_', '.', '/' or '-'" })),
+    autostart: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+export type NetworkCreate = Static<typeof NetworkCreate>;
+
+export const Lease = Type.Object({
+  mac: Type.String(),
+  ip: Type.String(),
+  hostname: Type.Union([Type.String(), Type.Null()]),
+  expires: Type.Union([Type.Integer(), Type.Null()]),
+});
+export type Lease = Static<typeof Lease>;
+
+/** A network as `net show --json` prints it. */
+export const Network = Type.Object({
+  name: Type.String(),
+  mode: NetworkMode,
+  bridge: Type.String(),
+  subnet: Type.Union([Type.String(), Type.Null()]),
+  gateway: Type.Union([Type.String(), Type.Null()]),
+  active: Type.Boolean(),
+  autostart: Type.Boolean(),
+  dhcp: Type.Union([DhcpRange, Type.Null()]),
+  dhcpHosts: Type.Array(DhcpHost),
+  uplink: Type.Union([Type.String(), Type.Null()]),
+  tftpRoot: Type.Union([Type.String(), Type.Null()]),
+  bootFile: Type.Union([Type.String(), Type.Null()]),
+  ports: Type.Array(Type.String()),
+  leases: Type.Array(Lease),
+  dnsmasqPid: Type.Union([Type.Integer(), Type.Null()]),
+});
+export type Network = Static<typeof Network>;

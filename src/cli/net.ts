@@ -1,0 +1,129 @@
+/** kvmgr net … */
+import { Command, Option } from "commander";
+import { invalid } from "../api/errors.js";
+import { NETWORK_MODES, type DhcpHost, type Network, type NetworkCreate } from "../api/network.js";
+import { clientOf, wantsJson } from "./context.js";
+import { printFields, printJson, printTable } from "./format.js";
+
+function parseRange(s: string): { start: string; end: string } {
+  const [start, end, ...rest] = s.split(",");
+  if (start === undefined || end === undefined || rest.length > 0) throw invalid("dhcpRange", `--dhcp-range '${s}' must be FIRST,LAST.`);
+  return { start: start.trim(), end: end.trim() };
+}
+
+function parseDhcpHost(s: string, prev: DhcpHost[] = []): DhcpHost[] {
+  const [mac, ip, hostname, ...rest] = s.split(",");
+  if (mac === undefined || ip === undefined || rest.length > 0) throw invalid("dhcpHosts", `--dhcp-host '${s}' must be MAC,IP[,NAME].`);
+  return [...prev, hostname !== undefined ? { mac, ip, hostname } : { mac, ip }];
+}
+
+function showNetwork(n: Network): void {
+  printFields({
+    name: n.name,
+    mode: n.mode,
+    active: n.active ? "yes" : "no",
+    bridge: n.bridge,
+    subnet: n.subnet,
+    gateway: n.gateway,
+    dhcp: n.dhcp ? `${n.dhcp.start} - ${n.dhcp.end}` : null,
+    uplink: n.uplink,
+    autostart: n.autostart ? "yes" : "no",
+    ports: n.ports.join(" ") || null,
+  });
+  if (n.leases.length > 0) {
+    process.stdout.write("leases:\n");
+    printTable(["  MAC", "IP", "HOSTNAME"], n.leases.map((l) => [`  ${l.mac}`, l.ip, l.hostname ?? "-"]));
+  }
+}
+
+export function netCommand(): Command {
+  const net = new Command("net").description("virtual networks");
+
+  net
+    .command("create <name>")
+    .description("define a network")
+    .addOption(new Option("--mode <mode>", "network mode").choices([...NETWORK_MODES]).makeOptionMandatory())
+    .option("--bridge <br>", "bridge name (default kvbrN)")
+    .option("--subnet <cidr>", "IPv4 subnet, e.g. 10.0.0.0/24 (default: a free 192.168.N.0/24)")
+    .option("--gateway <ip>", "the bridge's address (default: the subnet's first address)")
+    .option("--dhcp-range <first,last>", "DHCP pool", parseRange)
+    .option("--dhcp-host <mac,ip[,name]>", "fixed DHCP reservation (repeatable)", parseDhcpHost)
+    .option("--uplink <iface>", "outgoing interface (nat, routed) or NIC to enslave (bridge)")
+    .option("--tftp-root <dir>", "serve this directory over TFTP for PXE")
+    .option("--boot-file <file>", "PXE boot file, relative to --tftp-root")
+    .option("--no-dhcp", "no DHCP server on this network")
+    .option("--autostart", "start with the daemon")
+    .option("--json", "print JSON")
+    .action(async (name: string, o: Record<string, unknown>, cmd: Command) => {
+      const body: NetworkCreate = { name, mode: o.mode as NetworkCreate["mode"] };
+      if (typeof o.bridge === "string") body.bridge = o.bridge;
+      if (typeof o.subnet === "string") body.subnet = o.subnet;
+      if (typeof o.gateway === "string") body.gateway = o.gateway;
+      if (o.dhcpRange) body.dhcpRange = o.dhcpRange as { start: string; end: string };
+      if (o.dhcpHost) body.dhcpHosts = o.dhcpHost as DhcpHost[];
+      if (typeof o.uplink === "string") body.uplink = o.uplink;
+      if (typeof o.tftpRoot === "string") body.tftpRoot = o.tftpRoot;
+      if (typeof o.bootFile === "string") body.bootFile = o.bootFile;
+      if (o.dhcp === false) body.dhcp = false;
+      if (o.autostart === true) body.autostart = true;
+      const n = await clientOf(cmd).createNetwork(body);
+      if (wantsJson(cmd)) printJson(n);
+      else process.stdout.write(`Network ${n.name} defined (${n.mode}, bridge ${n.bridge}${n.subnet ? `, ${n.subnet}` : ""}).\n`);
+    });
+
+  for (const [verb, done] of [["start", "started"], ["stop", "stopped"]] as const) {
+    net
+      .command(`${verb} <name>`)
+      .description(`${verb} a network`)
+      .option("--json", "print JSON")
+      .action(async (name: string, _o: unknown, cmd: Command) => {
+        const c = clientOf(cmd);
+        const n = verb === "start" ? await c.startNetwork(name) : await c.stopNetwork(name);
+        if (wantsJson(cmd)) printJson(n);
+        else process.stdout.write(`Network ${name} ${done}.\n`);
+      });
+  }
+
+  net
+    .command("delete <name>")
+    .description("stop and remove a network")
+    .action(async (name: string, _o: unknown, cmd: Command) => {
+      await clientOf(cmd).deleteNetwork(name);
+      process.stdout.write(`Network ${name} deleted.\n`);
+    });
+
+  net
+    .command("list")
+    .description("list networks")
+    .option("--json", "print JSON")
+    .action(async (_o: unknown, cmd: Command) => {
+      const list = await clientOf(cmd).listNetworks();
+      if (wantsJson(cmd)) return printJson(list);
+      printTable(
+        ["NAME", "MODE", "ACTIVE", "BRIDGE", "SUBNET", "PORTS"],
+        list.map((n) => [n.name, n.mode, n.active ? "yes" : "no", n.bridge, n.subnet ?? "-", n.ports.join(",") || "-"]),
+      );
+    });
+
+  net
+    .command("show <name>")
+    .description("show a network, its ports and leases")
+    .option("--json", "print JSON")
+    .action(async (name: string, _o: unknown, cmd: Command) => {
+      const n = await clientOf(cmd).showNetwork(name);
+      if (wantsJson(cmd)) printJson(n);
+      else showNetwork(n);
+    });
+
+  net
+    .command("leases <name>")
+    .description("DHCP leases of a network")
+    .option("--json", "print JSON")
+    .action(async (name: string, _o: unknown, cmd: Command) => {
+      const leases = await clientOf(cmd).leases(name);
+      if (wantsJson(cmd)) return printJson(leases);
+      printTable(["MAC", "IP", "HOSTNAME"], leases.map((l) => [l.mac, l.ip, l.hostname ?? "-"]));
+    });
+
+  return net;
+}

@@ -1,0 +1,82 @@
+/** Typed client of the kvmgr API, over the daemon's unix socket or HTTP with a token. */
+import { request } from "node:http";
+import { KvmgrError, isErrorCode, type ApiErrorBody } from "../api/errors.js";
+import type { HostInfo } from "../api/host.js";
+import type { Lease, Network, NetworkCreate } from "../api/network.js";
+import type { Vm, VmCreate } from "../api/vm.js";
+
+export interface ClientOptions {
+  socketPath?: string;
+  baseUrl?: string;
+  token?: string;
+}
+
+export class KvmgrClient {
+  constructor(private readonly opts: ClientOptions) {}
+
+  async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const url = this.opts.baseUrl ? new URL(path, this.opts.baseUrl) : null;
+    const res = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = request(
+        {
+          method,
+          path,
+          ...(url ? { host: url.hostname, port: url.port } : { socketPath: this.opts.socketPath ?? "" }),
+          headers: {
+            ...(payload !== undefined ? { "content-type": "application/json", "content-length": Buffer.byteLength(payload) } : {}),
+            ...(this.opts.token ? { authorization: `Bearer ${this.opts.token}` } : {}),
+          },
+        },
+        (r) => {
+          let text = "";
+          r.setEncoding("utf8");
+          r.on("data", (d: string) => (text += d));
+          r.on("end", () => resolve({ status: r.statusCode ?? 0, text }));
+        },
+      );
+      req.on("error", (e: NodeJS.ErrnoException) => {
+        if (e.code === "ENOENT" || e.code === "ECONNREFUSED") {
+          const where = this.opts.socketPath ?? this.opts.baseUrl ?? "";
+          reject(new KvmgrError("KVMGR_ERR_DAEMON_UNREACHABLE", `No kvmgr daemon answers on ${where}; start one with 'kvmgr daemon'.`));
+        } else reject(e);
+      });
+      req.end(payload);
+    });
+    if (res.status === 204) return undefined as T;
+    let data: unknown;
+    try {
+      data = JSON.parse(res.text);
+    } catch {
+      throw new KvmgrError("KVMGR_ERR_INTERNAL", `The daemon sent a response that is not JSON (HTTP ${res.status}).`);
+    }
+    if (res.status >= 400) {
+      const e = (data as Partial<ApiErrorBody>).error;
+      const code = isErrorCode(e?.code) ? e.code : "KVMGR_ERR_INTERNAL";
+      throw new KvmgrError(code, e?.message ?? `HTTP ${res.status}`, {
+        ...(e?.field !== undefined ? { field: e.field } : {}),
+        ...(e?.details !== undefined ? { details: e.details } : {}),
+      });
+    }
+    return data as T;
+  }
+
+  private n = (name: string) => encodeURIComponent(name);
+
+  listNetworks = () => this.call<Network[]>("GET", "/v1/networks");
+  createNetwork = (body: NetworkCreate) => this.call<Network>("POST", "/v1/networks", body);
+  showNetwork = (name: string) => this.call<Network>("GET", `/v1/networks/${this.n(name)}`);
+  leases = (name: string) => this.call<Lease[]>("GET", `/v1/networks/${this.n(name)}/leases`);
+  startNetwork = (name: string) => this.call<Network>("POST", `/v1/networks/${this.n(name)}/start`);
+  stopNetwork = (name: string) => this.call<Network>("POST", `/v1/networks/${this.n(name)}/stop`);
+  deleteNetwork = (name: string) => this.call<void>("DELETE", `/v1/networks/${this.n(name)}`);
+
+  listVms = () => this.call<Vm[]>("GET", "/v1/vms");
+  createVm = (body: VmCreate) => this.call<Vm>("POST", "/v1/vms", body);
+  showVm = (name: string) => this.call<Vm>("GET", `/v1/vms/${this.n(name)}`);
+  startVm = (name: string) => this.call<Vm>("POST", `/v1/vms/${this.n(name)}/start`);
+  stopVm = (name: string) => this.call<Vm>("POST", `/v1/vms/${this.n(name)}/stop`);
+  deleteVm = (name: string, force = false) => this.call<void>("DELETE", `/v1/vms/${this.n(name)}${force ? "?force=true" : ""}`);
+
+  host = () => this.call<HostInfo>("GET", "/v1/host");
+}

@@ -1,0 +1,20 @@
+/** What every service gets from the composition root. */
+import type { Logger } from "pino";
+import type { HostNs } from "../host/netns.js";
+import type { Runner } from "../host/runner.js";
+import type { Store } from "./store/store.js";
+import type { AccelChoice } from "../host/qemu/accel.js";
+
+export interface DaemonContext {
+  run: Runner;
+  ns: HostNs;
+  store: Store;
+  log: Logger;
+  stateDir: string;
+  /** run files: dnsmasq configs, pid files, sockets */
+  runDir: string;
+  /** where built images live (the test guest) */
+  cacheDir: string;
+  lab: string | null;
+  accel: () => Promise<AccelChoice>;
+}

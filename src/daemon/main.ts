@@ -1,0 +1,113 @@
+/** The daemon's composition root: state, host adapters, services, API servers, watchers. */
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { connect } from "node:net";
+import { pino } from "pino";
+import { KvmgrError } from "../api/errors.js";
+import { ensureLab, hostNs } from "../host/netns.js";
+import { processRunner } from "../host/runner.js";
+import { chooseAccel, type AccelChoice } from "../host/qemu/accel.js";
+import type { DaemonContext } from "./context.js";
+import { buildServer } from "./http/server.js";
+import { reconcile } from "./reconcile.js";
+import { createServices } from "./services/index.js";
+import { testGuestPaths } from "./services/vms.js";
+import { openSqliteStore } from "./store/sqlite-store.js";
+
+export interface DaemonOptions {
+  stateDir: string;
+  /** lab name, or null for the real host */
+  lab: string | null;
+  http: { host: string; port: number } | null;
+  cacheDir: string;
+  webRoot: string | null;
+}
+
+function socketInUse(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(path);
+    s.once("connect", () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once("error", () => resolve(false));
+  });
+}
+
+function ensureToken(path: string): string {
+  if (existsSync(path)) return readFileSync(path, "utf8").trim();
+  const token = randomBytes(24).toString("hex");
+  writeFileSync(path, token + "\n", { mode: 0o600 });
+  return token;
+}
+
+export async function runDaemon(opts: DaemonOptions): Promise<{ close: () => Promise<void> }> {
+  if (process.getuid?.() !== 0) {
+    throw new KvmgrError("KVMGR_ERR_HOST_UNSUPPORTED", "The kvmgr daemon must run as root (it creates bridges, taps and namespaces).");
+  }
+  const log = pino({ level: process.env.KVMGR_LOG_LEVEL ?? "info", base: { pid: process.pid } }, pino.destination(2));
+  mkdirSync(opts.stateDir, { recursive: true, mode: 0o700 });
+  const socketPath = `${opts.stateDir}/kvmgr.sock`;
+  if (existsSync(socketPath)) {
+    if (await socketInUse(socketPath)) throw new KvmgrError("KVMGR_ERR_HOST_UNSUPPORTED", `Another kvmgr daemon already serves ${opts.stateDir}.`);
+    rmSync(socketPath, { force: true });
+  }
+  const run = processRunner;
+  if (opts.lab) await ensureLab(run, opts.lab);
+  const store = openSqliteStore(`${opts.stateDir}/kvmgr.db`);
+  let accel: Promise<AccelChoice> | null = null;
+  const ctx: DaemonContext = {
+    run,
+    ns: hostNs(opts.lab),
+    store,
+    log,
+    stateDir: opts.stateDir,
+    runDir: `${opts.stateDir}/run`,
+    cacheDir: opts.cacheDir,
+    lab: opts.lab,
+    accel: () =>
+      (accel ??= chooseAccel({
+        kernel: testGuestPaths(opts.cacheDir).kernel,
+        cacheFile: `${opts.cacheDir}/accel-probe.json`,
+        forced: process.env.KVMGR_ACCEL,
+      })),
+  };
+  mkdirSync(ctx.runDir, { recursive: true, mode: 0o700 });
+  const services = createServices(ctx);
+  await reconcile(ctx, services);
+
+  const unixApp = await buildServer({ services, log, token: null });
+  await unixApp.listen({ path: socketPath });
+  chmodSync(socketPath, 0o600);
+  let tcpApp: Awaited<ReturnType<typeof buildServer>> | null = null;
+  if (opts.http) {
+    const token = ensureToken(`${opts.stateDir}/token`);
+    tcpApp = await buildServer({ services, log, token, webRoot: opts.webRoot });
+    await tcpApp.listen({ host: opts.http.host, port: opts.http.port });
+  }
+
+  // QEMU that died unasked shows as crashed and loses its taps within about a second.
+  let reaping = false;
+  const watcher = setInterval(() => {
+    if (reaping) return;
+    const anyDead = store.listVms().some((v) => v.runtime && v.runtime.pid !== 0 && !services.vms.isAlive(v));
+    if (!anyDead) return;
+    reaping = true;
+    services.vms
+      .reapDead()
+      .then((names) => names.forEach((n) => log.warn({ vm: n }, "vm died unasked")))
+      .catch((err: unknown) => log.error({ err }, "reaping failed"))
+      .finally(() => (reaping = false));
+  }, 500);
+  watcher.unref();
+
+  log.info({ socket: socketPath, http: opts.http, lab: opts.lab }, "kvmgr daemon ready");
+  const close = async () => {
+    clearInterval(watcher);
+    await unixApp.close();
+    await tcpApp?.close();
+    store.close();
+    log.info("kvmgr daemon stopped; VMs and networks keep running");
+  };
+  return { close };
+}

@@ -1,0 +1,155 @@
+/**
+ * Applies planned host steps. On failure the applied prefix is rolled back with its derived
+ * undo; a clean-up failure is logged and never hides the original error.
+ */
+import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+import { planUndo, type HostStep } from "../core/plan/host-step.js";
+import type { HostNs } from "./netns.js";
+import { isOurProcessAlive, readPidFile, terminate, waitFor } from "./proc.js";
+import { HostCommandError, type Runner } from "./runner.js";
+
+export interface ApplyDeps {
+  run: Runner;
+  ns: HostNs;
+  log?: (msg: string, err?: unknown) => void;
+}
+
+const IP_KINDS = new Set<HostStep["kind"]>(["bridge.add", "addr.add", "link.up", "tap.add"]);
+
+export function dnsmasqArgv(confFile: string): string[] {
+  return ["dnsmasq", `--conf-file=${confFile}`];
+}
+
+/** `ip -b` lines for one step (a batch runs many in one process). */
+function ipLines(step: HostStep): string[] {
+  switch (step.kind) {
+    case "bridge.add":
+      // STP off and no forward delay: a new port forwards at once (STP holds it >= 2 s).
+      return [`link add ${step.name} type bridge stp_state 0 forward_delay 0`];
+    case "addr.add":
+      return [`addr add ${step.cidr} brd + dev ${step.dev}`];
+    case "link.up":
+      return [`link set ${step.dev} up`];
+    case "tap.add":
+      return [`tuntap add dev ${step.name} mode tap`, `link set ${step.name} master ${step.master} up`];
+    case "bridge.del":
+    case "tap.del":
+    case "file.write":
+    case "file.remove":
+    case "dnsmasq.start":
+    case "dnsmasq.stop":
+    case "qemu.start":
+    case "qemu.stop":
+      return [];
+  }
+}
+
+function writeFileAtomic(path: string, content: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, content, { mode: 0o600 });
+  renameSync(tmp, path);
+}
+
+async function delLink(deps: ApplyDeps, name: string): Promise<void> {
+  const r = await deps.run.run(deps.ns.ip(["link", "del", name]), { allowFail: true });
+  if (r.code !== 0 && !/Cannot find device|does not exist/.test(r.stderr)) throw new HostCommandError(deps.ns.ip(["link", "del", name]), r);
+}
+
+/** `marker` is a string of the daemon's command line that proves the pid is ours. */
+async function startDaemonized(deps: ApplyDeps, argv: string[], pidFile: string, marker: string, what: string): Promise<void> {
+  rmSync(pidFile, { force: true });
+  // Both dnsmasq and `qemu -daemonize` exit only once the daemon is set up (or failed).
+  await deps.run.run(deps.ns.argv(argv), { timeoutMs: 60000 });
+  const ok = await waitFor(() => {
+    const pid = readPidFile(pidFile);
+    return pid !== null && isOurProcessAlive(pid, marker);
+  }, 5000);
+  if (!ok) throw new Error(`${what} did not stay up (no live process in ${pidFile})`);
+}
+
+async function stopByPidFile(pidFile: string, marker: string): Promise<void> {
+  const pid = readPidFile(pidFile);
+  if (pid !== null) await terminate(pid, marker);
+}
+
+async function applyOne(deps: ApplyDeps, step: HostStep): Promise<void> {
+  switch (step.kind) {
+    case "bridge.add":
+    case "addr.add":
+    case "link.up":
+    case "tap.add":
+      await deps.run.run(deps.ns.ip(["-b", "-"]), { stdin: ipLines(step).join("\n") + "\n" });
+      return;
+    case "bridge.del":
+    case "tap.del":
+      await delLink(deps, step.name);
+      return;
+    case "file.write":
+      writeFileAtomic(step.path, step.content);
+      return;
+    case "file.remove":
+      rmSync(step.path, { force: true });
+      return;
+    case "dnsmasq.start":
+      await startDaemonized(deps, dnsmasqArgv(step.confFile), step.pidFile, step.confFile, `dnsmasq of network ${step.network}`);
+      return;
+    case "dnsmasq.stop":
+      await stopByPidFile(step.pidFile, step.confFile);
+      return;
+    case "qemu.start":
+      await startDaemonized(deps, step.argv, step.pidFile, step.pidFile, `QEMU of VM ${step.vm}`);
+      return;
+    case "qemu.stop":
+      await stopByPidFile(step.pidFile, step.pidFile);
+      return;
+  }
+}
+
+/**
+ * Applies steps in order, batching runs of `ip` steps into one `ip -b` process.
+ * Throws the first failure after undoing everything attempted so far.
+ */
+export async function applySteps(deps: ApplyDeps, steps: readonly HostStep[]): Promise<void> {
+  let i = 0;
+  try {
+    while (i < steps.length) {
+      const step = steps[i] as HostStep;
+      if (IP_KINDS.has(step.kind)) {
+        let j = i;
+        const lines: string[] = [];
+        while (j < steps.length && IP_KINDS.has((steps[j] as HostStep).kind)) lines.push(...ipLines(steps[j++] as HostStep));
+        // Count the whole batch as attempted: its undo steps tolerate what never got made.
+        const attempted = j;
+        try {
+          await deps.run.run(deps.ns.ip(["-b", "-"]), { stdin: lines.join("\n") + "\n" });
+        } catch (e) {
+          i = attempted;
+          throw e;
+        }
+        i = attempted;
+      } else {
+        i++;
+        await applyOne(deps, step);
+      }
+    }
+  } catch (err) {
+    await undoSteps(deps, planUndo(steps, i));
+    throw err;
+  }
+}
+
+/** Runs undo steps to the end, each failure logged, none stopping the rest. Returns the failures. */
+export async function undoSteps(deps: ApplyDeps, steps: readonly HostStep[]): Promise<unknown[]> {
+  const failures: unknown[] = [];
+  for (const s of steps) {
+    try {
+      await applyOne(deps, s);
+    } catch (e) {
+      failures.push(e);
+      deps.log?.(`clean-up step ${s.kind} failed`, e);
+    }
+  }
+  return failures;
+}

@@ -1,0 +1,53 @@
+// Golden files for everything kvmgr renders. UPDATE_GOLDEN=1 rewrites them; review the diff.
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import type { NetworkCreate } from "../../src/api/network.js";
+import type { VmCreate } from "../../src/api/vm.js";
+import { networkRunPaths, planNetworkStart, planNetworkStop } from "../../src/core/plan/network-plan.js";
+import { planVmStart, vmRunPaths } from "../../src/core/plan/vm-plan.js";
+import { renderDnsmasqConf } from "../../src/core/render/dnsmasq-conf.js";
+import { testGuestCmdline } from "../../src/core/render/qemu-argv.js";
+import { validateNetworkCreate } from "../../src/core/validate/network.js";
+import { validateVmCreate } from "../../src/core/validate/vm.js";
+
+const root = new URL("../../fixtures/", import.meta.url);
+
+function golden(path: URL, actual: string): void {
+  if (process.env.UPDATE_GOLDEN === "1" || !existsSync(path)) writeFileSync(path, actual);
+  assert.equal(actual, readFileSync(path, "utf8"), `golden file ${path.pathname} differs (UPDATE_GOLDEN=1 to accept)`);
+}
+
+describe("network golden files", () => {
+  for (const c of readdirSync(new URL("network/", root))) {
+    test(c, () => {
+      const dir = new URL(`network/${c}/`, root);
+      const input = JSON.parse(readFileSync(new URL("spec.json", dir), "utf8")) as NetworkCreate;
+      const spec = validateNetworkCreate(input, { networks: [], hostLinks: ["lo", "eth0"], hostSubnets: [] });
+      const paths = networkRunPaths("/run/kvmgr", spec.name);
+      golden(new URL("dnsmasq.conf.expected", dir), renderDnsmasqConf(spec, paths, { upstreamDns: false, leaseTime: "1h" }));
+      const plan = { start: planNetworkStart(spec, paths, { upstreamDns: false, leaseTime: "1h" }), stop: planNetworkStop(spec, paths) };
+      golden(new URL("plan.expected.json", dir), JSON.stringify(plan, null, 2) + "\n");
+    });
+  }
+});
+
+describe("vm golden files", () => {
+  for (const c of readdirSync(new URL("vm/", root))) {
+    test(c, () => {
+      const dir = new URL(`vm/${c}/`, root);
+      const input = JSON.parse(readFileSync(new URL("spec.json", dir), "utf8")) as VmCreate;
+      const spec = validateVmCreate(input, { vms: [], networks: ["lab1"], randomBytes: () => new Uint8Array([1, 2, 3]) });
+      const paths = vmRunPaths("/run/kvmgr", spec.name);
+      const steps = planVmStart({
+        spec,
+        accel: "tcg",
+        taps: ["vnet0", "vnet1"],
+        bridges: ["kvbr0", "kvbr0"],
+        paths,
+        boot: { kernel: "/cache/vmlinuz", initrd: "/cache/initrd.img", cmdline: testGuestCmdline(spec.name, null) },
+      });
+      golden(new URL("plan.expected.json", dir), JSON.stringify(steps, null, 2) + "\n");
+    });
+  }
+});
