@@ -88,7 +88,8 @@ export async function waitUntil(predicate: () => boolean, options: WaitUntilOpti
   const timeoutMs = options.timeoutMs ?? 2_000;
   const deadline = Date.now() + timeoutMs;
   while (!predicate()) {
-    if (Date.now() >= deadline) throw new Error(options.message ?? `condition not met within ${timeoutMs} ms`);
+    if (Date.now() >= deadline)
+      throw new Error(options.message ?? `condition not met within ${timeoutMs} ms`);
     await new Promise<void>((resolve) => setTimeout(resolve, options.intervalMs ?? 5));
   }
 }
@@ -165,7 +166,10 @@ abstract class FakeSocketServer {
   }
 
   /** Resolve once `count` commands named `execute` have been received. */
-  async waitForCommand(execute: string, options: { count?: number; timeoutMs?: number } = {}): Promise<ReceivedCommand> {
+  async waitForCommand(
+    execute: string,
+    options: { count?: number; timeoutMs?: number } = {},
+  ): Promise<ReceivedCommand> {
     const count = options.count ?? 1;
     const matching = (): ReceivedCommand[] => this.received.filter((c) => c.execute === execute);
     await waitUntil(() => matching().length >= count, {
@@ -279,12 +283,22 @@ export class FakeQmpServer extends FakeSocketServer {
         this.#negotiated.add(socket);
         this.#reply(socket, id, { return: {} });
       } else {
-        this.#error(socket, id, "CommandNotFound", "Expecting capabilities negotiation with 'qmp_capabilities'");
+        this.#error(
+          socket,
+          id,
+          "CommandNotFound",
+          "Expecting capabilities negotiation with 'qmp_capabilities'",
+        );
       }
       return;
     }
     if (execute === "qmp_capabilities") {
-      this.#error(socket, id, "CommandNotFound", "Capabilities negotiation is already complete, command ignored");
+      this.#error(
+        socket,
+        id,
+        "CommandNotFound",
+        "Capabilities negotiation is already complete, command ignored",
+      );
       return;
     }
     const handler = this.#handlers.get(execute);
@@ -293,7 +307,14 @@ export class FakeQmpServer extends FakeSocketServer {
       return;
     }
     const after: (() => void)[] = [];
-    const call: FakeQmpCall = { command: execute, args: args ?? {}, id, connection, server: this, afterReply: (fn) => after.push(fn) };
+    const call: FakeQmpCall = {
+      command: execute,
+      args: args ?? {},
+      id,
+      connection,
+      server: this,
+      afterReply: (fn) => after.push(fn),
+    };
     Promise.resolve()
       .then(() => handler(call))
       .then(
@@ -313,7 +334,11 @@ export class FakeQmpServer extends FakeSocketServer {
   }
 
   #installDefaults(): void {
-    this.#handlers.set("query-status", () => ({ status: this.status, singlestep: false, running: this.status === "running" }));
+    this.#handlers.set("query-status", () => ({
+      status: this.status,
+      singlestep: false,
+      running: this.status === "running",
+    }));
     // QEMU raises STOP/RESUME before answering, so clients see the event first.
     this.#handlers.set("stop", ({ server }) => {
       if (server.status === "running") {
@@ -362,7 +387,11 @@ export interface FakeGuestExecSpec {
 }
 
 /** Decides what a `guest-exec` does; `input` is the decoded stdin, if any. */
-export type FakeGuestExecHandler = (path: string, args: string[], input: Buffer | undefined) => FakeGuestExecSpec;
+export type FakeGuestExecHandler = (
+  path: string,
+  args: string[],
+  input: Buffer | undefined,
+) => FakeGuestExecSpec;
 
 /** A qemu-ga handler: return the `return` value, `NO_REPLY`, or throw {@link FakeQmpError}. */
 export type FakeGuestAgentHandler = (args: Record<string, unknown>) => unknown;
@@ -454,25 +483,41 @@ export class FakeGuestAgentServer extends FakeSocketServer {
     const execute = value["execute"];
     const rawArgs = value["arguments"];
     const args = isRecord(rawArgs) ? rawArgs : {};
-    this.received.push({ execute, arguments: isRecord(rawArgs) ? rawArgs : undefined, id: value["id"], connectionId: connection.id });
+    this.received.push({
+      execute,
+      arguments: isRecord(rawArgs) ? rawArgs : undefined,
+      id: value["id"],
+      connectionId: connection.id,
+    });
     if (this.silent) return;
 
     if (execute === "guest-sync-delimited") {
       if (this.beforeSyncReply !== undefined) socket.write(this.beforeSyncReply);
-      socket.write(Buffer.concat([Buffer.from([QGA_SENTINEL]), Buffer.from(`${JSON.stringify({ return: args["id"] })}\n`)]));
+      socket.write(
+        Buffer.concat([
+          Buffer.from([QGA_SENTINEL]),
+          Buffer.from(`${JSON.stringify({ return: args["id"] })}\n`),
+        ]),
+      );
       return;
     }
     const handler = this.#handlers.get(execute);
     if (!handler) {
-      this.#write(socket, { error: { class: "CommandNotFound", desc: `The command ${execute} has not been found` } });
+      this.#write(socket, {
+        error: { class: "CommandNotFound", desc: `The command ${execute} has not been found` },
+      });
       return;
     }
     try {
       const result = handler(args);
       if (result !== NO_REPLY) this.#write(socket, { return: result ?? {} });
     } catch (err) {
-      if (err instanceof FakeQmpError) this.#write(socket, { error: { class: err.errorClass, desc: err.desc } });
-      else this.#write(socket, { error: { class: "GenericError", desc: err instanceof Error ? err.message : String(err) } });
+      if (err instanceof FakeQmpError)
+        this.#write(socket, { error: { class: err.errorClass, desc: err.desc } });
+      else
+        this.#write(socket, {
+          error: { class: "GenericError", desc: err instanceof Error ? err.message : String(err) },
+        });
     }
   }
 
@@ -485,7 +530,9 @@ export class FakeGuestAgentServer extends FakeSocketServer {
     this.#handlers.set("guest-exec", (args) => {
       const path = args["path"];
       if (typeof path !== "string") throw new FakeQmpError("GenericError", "Parameter 'path' is missing");
-      const argv = Array.isArray(args["arg"]) ? args["arg"].filter((a): a is string => typeof a === "string") : [];
+      const argv = Array.isArray(args["arg"])
+        ? args["arg"].filter((a): a is string => typeof a === "string")
+        : [];
       const inputData = args["input-data"];
       const input = typeof inputData === "string" ? Buffer.from(inputData, "base64") : undefined;
       const spec = this.#execHandler(path, argv, input);

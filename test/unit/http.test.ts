@@ -41,7 +41,7 @@ describe("HTTP API", () => {
       const calls = run.calls.length;
       const r = await app.inject({ method: "POST", url: "/v1/networks", payload: body as object });
       assert.equal(r.statusCode, 400, r.body);
-      const err = (r.json() as { error: { code: string; message: string } }).error;
+      const err = r.json<{ error: { code: string; message: string } }>().error;
       assert.equal(err.code, "KVMGR_ERR_INPUT_INVALID");
       assert.match(err.message, re);
       assert.ok(run.calls.slice(calls).every((c) => c.argv.includes("-j")), "only read-only host commands ran");
@@ -52,16 +52,16 @@ describe("HTTP API", () => {
   test("malformed JSON is refused clearly", async () => {
     const r = await app.inject({ method: "POST", url: "/v1/networks", headers: { "content-type": "application/json" }, payload: "{" });
     assert.equal(r.statusCode, 400);
-    assert.equal((r.json() as { error: { code: string } }).error.code, "KVMGR_ERR_INPUT_INVALID");
+    assert.equal(r.json<{ error: { code: string } }>().error.code, "KVMGR_ERR_INPUT_INVALID");
   });
 
   test("VM with a bad MAC is refused; unknown VM is 404", async () => {
     const r = await app.inject({ method: "POST", url: "/v1/vms", payload: { name: "vm1", nics: [{ network: "n", mac: "52:54:00:12:34" }] } });
     assert.equal(r.statusCode, 400);
-    assert.match((r.json() as { error: { message: string } }).error.message, /MAC address must be six hex pairs/);
+    assert.match(r.json<{ error: { message: string } }>().error.message, /MAC address must be six hex pairs/);
     const s = await app.inject({ method: "GET", url: "/v1/vms/nope" });
     assert.equal(s.statusCode, 404);
-    assert.equal((s.json() as { error: { message: string } }).error.message, "VM 'nope' does not exist.");
+    assert.equal(s.json<{ error: { message: string } }>().error.message, "VM 'nope' does not exist.");
   });
 
   test("TCP needs the token; the unix socket does not", async () => {
@@ -73,7 +73,7 @@ describe("HTTP API", () => {
   });
 
   test("OpenAPI document lists the routes", async () => {
-    const doc = (await app.inject({ method: "GET", url: "/openapi.json" })).json() as { paths: Record<string, unknown> };
+    const doc = (await app.inject({ method: "GET", url: "/openapi.json" })).json<{ paths: Record<string, unknown> }>();
     assert.ok(doc.paths["/v1/networks/{name}/start"]);
     assert.ok(doc.paths["/v1/vms"]);
   });

@@ -4,9 +4,21 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import fc from "fast-check";
-import { GuestAgentClient, QgaDisconnectedError, QgaExecTimeoutError, QgaTimeoutError, type GuestAgentOptions } from "../../src/host/qemu/qga.js";
+import {
+  GuestAgentClient,
+  QgaDisconnectedError,
+  QgaExecTimeoutError,
+  QgaTimeoutError,
+  type GuestAgentOptions,
+} from "../../src/host/qemu/qga.js";
 import { QmpCommandError } from "../../src/host/qemu/qmp-protocol.js";
-import { FakeGuestAgentServer, FakeQmpError, NO_REPLY, waitUntil, type FakeGuestAgentOptions } from "../../src/testing/fake-qmp-server.js";
+import {
+  FakeGuestAgentServer,
+  FakeQmpError,
+  NO_REPLY,
+  waitUntil,
+  type FakeGuestAgentOptions,
+} from "../../src/testing/fake-qmp-server.js";
 
 interface Rig {
   server: FakeGuestAgentServer;
@@ -17,7 +29,11 @@ interface Rig {
 /** A fake agent plus a client; always torn down, even on failure. */
 async function withAgent(
   fn: (rig: Rig) => Promise<void>,
-  opts: { server?: Omit<FakeGuestAgentOptions, "socketPath">; client?: GuestAgentOptions; connect?: boolean } = {},
+  opts: {
+    server?: Omit<FakeGuestAgentOptions, "socketPath">;
+    client?: GuestAgentOptions;
+    connect?: boolean;
+  } = {},
 ): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kvmgr-qga-"));
   const sock = path.join(dir, "qga.sock");
@@ -58,7 +74,10 @@ void describe("GuestAgentClient sync", () => {
           // Left over from a previous client: a complete reply and a half one.
           staleOnConnect: '{"return": {"pid": 77}}\n{"return": {"exi',
           // Another client's delimited sync reply, then junk, right before ours.
-          beforeSyncReply: Buffer.concat([Buffer.from([0xff]), Buffer.from('{"return": 12345}\n{"error": {"class": "GenericError", "desc": "old"}}\n')]),
+          beforeSyncReply: Buffer.concat([
+            Buffer.from([0xff]),
+            Buffer.from('{"return": 12345}\n{"error": {"class": "GenericError", "desc": "old"}}\n'),
+          ]),
         },
       },
     ));
@@ -66,7 +85,9 @@ void describe("GuestAgentClient sync", () => {
   void test("property: any garbage without 0xFF before the sync reply is ignored", () =>
     withAgent(async ({ server, ga }) => {
       const garbage = fc.uint8Array({ maxLength: 300 }).map((a) => Buffer.from(a.filter((b) => b !== 0xff)));
-      const json = fc.jsonValue({ maxDepth: 2 }).map((v) => Buffer.from(`${JSON.stringify({ return: v })}\n`));
+      const json = fc
+        .jsonValue({ maxDepth: 2 })
+        .map((v) => Buffer.from(`${JSON.stringify({ return: v })}\n`));
       await fc.assert(
         fc.asyncProperty(fc.array(fc.oneof(garbage, json), { maxLength: 4 }), async (parts) => {
           server.beforeSyncReply = Buffer.concat(parts);
@@ -87,29 +108,35 @@ void describe("GuestAgentClient sync", () => {
         });
         assert.ok(ga.connected, "the socket itself stays open; only the agent is missing");
         server.silent = false;
-        await ga.connect();
-        await ga.ping();
+        // Generous budgets from here on: these must succeed even on a loaded machine.
+        await ga.connect({ timeoutMs: 2000 });
+        await ga.ping({ timeoutMs: 2000 });
       },
       { server: { silent: true }, client: { timeoutMs: 100 }, connect: false },
     ));
 
   void test("after a request times out, the next one resyncs and never sees the late reply", () =>
-    withAgent(
-      async ({ server, ga }) => {
-        server.handle("guest-get-time", () => NO_REPLY);
-        await assert.rejects(ga.execute("guest-get-time"), QgaTimeoutError);
-        // The agent answers late; that answer must not be taken for the ping's reply.
-        server.sendRaw('{"return": 1700000000000000000}\n');
-        server.handle("guest-info", () => ({ version: "8.2.2" }));
-        assert.deepEqual(await ga.execute("guest-info"), { version: "8.2.2" });
-        assert.deepEqual(executed(server), ["guest-sync-delimited", "guest-get-time", "guest-sync-delimited", "guest-info"]);
-      },
-      { client: { timeoutMs: 100 } },
-    ));
+    withAgent(async ({ server, ga }) => {
+      server.handle("guest-get-time", () => NO_REPLY);
+      await assert.rejects(ga.execute("guest-get-time", undefined, { timeoutMs: 100 }), QgaTimeoutError);
+      // The agent answers late; that answer must not be taken for the ping's reply.
+      server.sendRaw('{"return": 1700000000000000000}\n');
+      server.handle("guest-info", () => ({ version: "8.2.2" }));
+      assert.deepEqual(await ga.execute("guest-info"), { version: "8.2.2" });
+      assert.deepEqual(executed(server), [
+        "guest-sync-delimited",
+        "guest-get-time",
+        "guest-sync-delimited",
+        "guest-info",
+      ]);
+    }));
 
   void test("error replies reject with QmpCommandError", () =>
     withAgent(async ({ ga }) => {
-      await assert.rejects(ga.execute("guest-fsfreeze-freeze"), (e: unknown) => e instanceof QmpCommandError && e.class === "CommandNotFound");
+      await assert.rejects(
+        ga.execute("guest-fsfreeze-freeze"),
+        (e: unknown) => e instanceof QmpCommandError && e.class === "CommandNotFound",
+      );
       await ga.ping();
     }));
 
@@ -156,20 +183,37 @@ void describe("GuestAgentClient commands", () => {
         pollsBeforeExit: 3,
       }));
       const result = await ga.exec("/bin/echo", ["a", "b c"], { input: "fed" });
-      assert.deepEqual(result, { exitCode: 3, signal: null, stdout: "/bin/echo a b c ünï €\n", stderr: "stdin=fed", truncated: false });
+      assert.deepEqual(result, {
+        exitCode: 3,
+        signal: null,
+        stdout: "/bin/echo a b c ünï €\n",
+        stderr: "stdin=fed",
+        truncated: false,
+      });
       const calls = server.received.filter((r) => r.execute.startsWith("guest-exec"));
       assert.deepEqual(
         calls.map((c) => c.execute),
         ["guest-exec", "guest-exec-status", "guest-exec-status", "guest-exec-status", "guest-exec-status"],
       );
-      assert.deepEqual(calls[0]?.arguments, { path: "/bin/echo", arg: ["a", "b c"], "capture-output": true, "input-data": "ZmVk" });
+      assert.deepEqual(calls[0]?.arguments, {
+        path: "/bin/echo",
+        arg: ["a", "b c"],
+        "capture-output": true,
+        "input-data": "ZmVk",
+      });
       assert.deepEqual(calls[1]?.arguments, { pid: 1000 });
     }));
 
   void test("exec of a process killed by a signal, with no output", () =>
     withAgent(async ({ server, ga }) => {
       server.setExec(() => ({ signal: 9, truncated: true }));
-      assert.deepEqual(await ga.exec("/bin/sleep", ["100"]), { exitCode: null, signal: 9, stdout: "", stderr: "", truncated: true });
+      assert.deepEqual(await ga.exec("/bin/sleep", ["100"]), {
+        exitCode: null,
+        signal: 9,
+        stdout: "",
+        stderr: "",
+        truncated: true,
+      });
     }));
 
   void test("exec gives up after its budget and reports the guest pid", () =>
@@ -186,17 +230,34 @@ void describe("GuestAgentClient commands", () => {
   void test("exec passes through agent errors", () =>
     withAgent(async ({ server, ga }) => {
       server.handle("guest-exec", (args) => {
-        throw new FakeQmpError("GenericError", `Failed to execute child process “${String(args["path"])}” (No such file or directory)`);
+        throw new FakeQmpError(
+          "GenericError",
+          `Failed to execute child process “${String(args["path"])}” (No such file or directory)`,
+        );
       });
-      await assert.rejects(ga.exec("/nope"), (e: unknown) => e instanceof QmpCommandError && e.desc.includes("/nope"));
+      await assert.rejects(
+        ga.exec("/nope"),
+        (e: unknown) => e instanceof QmpCommandError && e.desc.includes("/nope"),
+      );
     }));
 
   void test("networkGetInterfaces normalises qemu-ga's shape", () =>
     withAgent(
       async ({ ga }) => {
         assert.deepEqual(await ga.networkGetInterfaces(), [
-          { name: "lo", mac: "00:00:00:00:00:00", ips: [{ address: "127.0.0.1", prefix: 8, family: "ipv4" }, { address: "::1", prefix: 128, family: "ipv6" }] },
-          { name: "eth0", mac: "52:54:00:ab:cd:ef", ips: [{ address: "10.0.0.5", prefix: 24, family: "ipv4" }] },
+          {
+            name: "lo",
+            mac: "00:00:00:00:00:00",
+            ips: [
+              { address: "127.0.0.1", prefix: 8, family: "ipv4" },
+              { address: "::1", prefix: 128, family: "ipv6" },
+            ],
+          },
+          {
+            name: "eth0",
+            mac: "52:54:00:ab:cd:ef",
+            ips: [{ address: "10.0.0.5", prefix: 24, family: "ipv4" }],
+          },
           { name: "wg0", mac: null, ips: [] },
         ]);
       },
@@ -215,7 +276,10 @@ void describe("GuestAgentClient commands", () => {
             {
               name: "eth0",
               "hardware-address": "52:54:00:AB:CD:EF",
-              "ip-addresses": [{ "ip-address-type": "ipv4", "ip-address": "10.0.0.5", prefix: 24 }, { "ip-address-type": "bogus" }],
+              "ip-addresses": [
+                { "ip-address-type": "ipv4", "ip-address": "10.0.0.5", prefix: 24 },
+                { "ip-address-type": "bogus" },
+              ],
             },
             { name: "wg0" },
           ],
@@ -229,14 +293,22 @@ void describe("GuestAgentClient commands", () => {
       const cmd = await server.waitForCommand("guest-shutdown");
       assert.deepEqual(cmd.arguments, { mode: "reboot" });
       await ga.ping();
-      assert.deepEqual(executed(server), ["guest-sync-delimited", "guest-shutdown", "guest-sync-delimited", "guest-ping"]);
+      assert.deepEqual(executed(server), [
+        "guest-sync-delimited",
+        "guest-shutdown",
+        "guest-sync-delimited",
+        "guest-ping",
+      ]);
     }));
 
   void test("shutdown fails clearly when no agent is listening", () =>
     withAgent(
       async ({ server, ga }) => {
         await assert.rejects(ga.connect(), QgaTimeoutError);
-        await assert.rejects(ga.shutdown(), /guest agent did not answer within 0\.1s \(guest-sync-delimited\)/);
+        await assert.rejects(
+          ga.shutdown(),
+          /guest agent did not answer within 0\.1s \(guest-sync-delimited\)/,
+        );
         assert.ok(!executed(server).includes("guest-shutdown"));
       },
       { server: { silent: true }, client: { timeoutMs: 100 }, connect: false },

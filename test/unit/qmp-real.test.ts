@@ -83,9 +83,15 @@ void test("real QEMU: handshake, status, cont/stop, quit with SHUTDOWN and disco
     const cpus = await qmp.queryCpusFast();
     assert.equal(cpus.length, 1);
     const ourPid = pid;
-    assert.ok(cpus.every((c) => fs.existsSync(`/proc/${ourPid}/task/${c.threadId}`)), "vCPU thread ids are threads of our QEMU");
+    assert.ok(
+      cpus.every((c) => fs.existsSync(`/proc/${ourPid}/task/${c.threadId}`)),
+      "vCPU thread ids are threads of our QEMU",
+    );
     assert.match(await qmp.humanMonitorCommand("info version"), /\d+\.\d+\.\d+/);
-    await assert.rejects(mon.execute("no-such-command"), (e: unknown) => e instanceof QmpCommandError && e.class === "CommandNotFound");
+    await assert.rejects(
+      mon.execute("no-such-command"),
+      (e: unknown) => e instanceof QmpCommandError && e.class === "CommandNotFound",
+    );
 
     const shutdown = mon.waitForEvent("SHUTDOWN", { timeoutMs: 10_000 });
     const disconnected = new Promise<QmpDisconnectInfo>((resolve) => mon.once("disconnect", resolve));
@@ -98,7 +104,11 @@ void test("real QEMU: handshake, status, cont/stop, quit with SHUTDOWN and disco
       events.map((e) => e.event),
       ["RESUME", "STOP", "SHUTDOWN"],
     );
-    await waitUntil(() => !alive(ourPid), { timeoutMs: 10_000, intervalMs: 20, message: "QEMU did not exit after quit" });
+    await waitUntil(() => !alive(ourPid), {
+      timeoutMs: 10_000,
+      intervalMs: 20,
+      message: "QEMU did not exit after quit",
+    });
   } finally {
     await mon.close();
     if (pid !== undefined && alive(pid) && isOurQemu(pid, sock)) {

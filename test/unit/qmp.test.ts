@@ -16,9 +16,21 @@ import {
   type QmpEvent,
   type QmpMessage,
 } from "../../src/host/qemu/qmp-protocol.js";
-import { QmpDisconnectedError, QmpMonitor, QmpTimeoutError, type QmpDisconnectInfo, type QmpMonitorOptions } from "../../src/host/qemu/qmp-monitor.js";
+import {
+  QmpDisconnectedError,
+  QmpMonitor,
+  QmpTimeoutError,
+  type QmpDisconnectInfo,
+  type QmpMonitorOptions,
+} from "../../src/host/qemu/qmp-monitor.js";
 import { QmpCommands, type QmpExecutor } from "../../src/host/qemu/qmp-commands.js";
-import { FakeQmpError, FakeQmpServer, NO_REPLY, waitUntil, type FakeQmpServerOptions } from "../../src/testing/fake-qmp-server.js";
+import {
+  FakeQmpError,
+  FakeQmpServer,
+  NO_REPLY,
+  waitUntil,
+  type FakeQmpServerOptions,
+} from "../../src/testing/fake-qmp-server.js";
 
 const enc = new TextEncoder();
 
@@ -54,7 +66,11 @@ function normalise(value: unknown): unknown {
   return JSON.parse(JSON.stringify(value)) as unknown;
 }
 
-const messageArb = fc.dictionary(fc.string({ unit: "grapheme" }), fc.jsonValue({ stringUnit: "grapheme", maxDepth: 3 }), { maxKeys: 5 });
+const messageArb = fc.dictionary(
+  fc.string({ unit: "grapheme" }),
+  fc.jsonValue({ stringUnit: "grapheme", maxDepth: 3 }),
+  { maxKeys: 5 },
+);
 
 void describe("JsonLineFramer", () => {
   void test("splits a chunk holding several messages, tolerating \\r\\n and blank lines", () => {
@@ -110,7 +126,10 @@ void describe("JsonLineFramer", () => {
 
   void test("a 0xFF in the middle of a line resets the partial line", () => {
     const f = new JsonLineFramer({ sentinel: 0xff });
-    assert.deepEqual(f.push(Uint8Array.from([...enc.encode('{"half'), 0xff, ...enc.encode('{"ok":true}\n')])), ['{"ok":true}']);
+    assert.deepEqual(
+      f.push(Uint8Array.from([...enc.encode('{"half'), 0xff, ...enc.encode('{"ok":true}\n')])),
+      ['{"ok":true}'],
+    );
   });
 
   void test("without a sentinel configured, discardUntilSentinel is a programming error", () => {
@@ -120,12 +139,21 @@ void describe("JsonLineFramer", () => {
   void test("property: garbage before the sentinel never leaks, whatever the chunking", () => {
     const garbage = fc.uint8Array({ maxLength: 200 }).map((a) => a.filter((b) => b !== 0xff));
     fc.assert(
-      fc.property(garbage, fc.array(messageArb, { maxLength: 5 }), fc.array(fc.nat(), { maxLength: 20 }), (junk, messages, cuts) => {
-        const f = new JsonLineFramer({ sentinel: 0xff });
-        f.discardUntilSentinel();
-        const stream = concat([junk, Uint8Array.of(0xff), enc.encode(messages.map((m) => JSON.stringify(m) + "\n").join(""))]);
-        assert.deepEqual(feed(f, chunk(stream, cuts)), messages.map(normalise));
-      }),
+      fc.property(
+        garbage,
+        fc.array(messageArb, { maxLength: 5 }),
+        fc.array(fc.nat(), { maxLength: 20 }),
+        (junk, messages, cuts) => {
+          const f = new JsonLineFramer({ sentinel: 0xff });
+          f.discardUntilSentinel();
+          const stream = concat([
+            junk,
+            Uint8Array.of(0xff),
+            enc.encode(messages.map((m) => JSON.stringify(m) + "\n").join("")),
+          ]);
+          assert.deepEqual(feed(f, chunk(stream, cuts)), messages.map(normalise));
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -142,10 +170,17 @@ void describe("JsonLineFramer", () => {
 
 void describe("message classification", () => {
   void test("greeting", () => {
-    const m = decodeMessage('{"QMP": {"version": {"qemu": {"micro": 2, "minor": 2, "major": 8}, "package": "Debian"}, "capabilities": ["oob"]}}');
+    const m = decodeMessage(
+      '{"QMP": {"version": {"qemu": {"micro": 2, "minor": 2, "major": 8}, "package": "Debian"}, "capabilities": ["oob"]}}',
+    );
     assert.deepEqual(m, {
       kind: "greeting",
-      greeting: { QMP: { version: { qemu: { major: 8, minor: 2, micro: 2 }, package: "Debian" }, capabilities: ["oob"] } },
+      greeting: {
+        QMP: {
+          version: { qemu: { major: 8, minor: 2, micro: 2 }, package: "Debian" },
+          capabilities: ["oob"],
+        },
+      },
     });
   });
 
@@ -154,7 +189,11 @@ void describe("message classification", () => {
   });
 
   void test("return with id, including a null return value", () => {
-    assert.deepEqual(decodeMessage('{"return": {"status": "running"}, "id": "a-1"}'), { kind: "return", id: "a-1", value: { status: "running" } });
+    assert.deepEqual(decodeMessage('{"return": {"status": "running"}, "id": "a-1"}'), {
+      kind: "return",
+      id: "a-1",
+      value: { status: "running" },
+    });
     assert.deepEqual(decodeMessage('{"return": 5}'), { kind: "return", id: undefined, value: 5 });
   });
 
@@ -167,10 +206,16 @@ void describe("message classification", () => {
   });
 
   void test("event, with and without data", () => {
-    const withData = decodeMessage('{"timestamp": {"seconds": 1700000000, "microseconds": 5}, "event": "SHUTDOWN", "data": {"guest": false}}');
+    const withData = decodeMessage(
+      '{"timestamp": {"seconds": 1700000000, "microseconds": 5}, "event": "SHUTDOWN", "data": {"guest": false}}',
+    );
     assert.deepEqual(withData, {
       kind: "event",
-      event: { event: "SHUTDOWN", data: { guest: false }, timestamp: { seconds: 1700000000, microseconds: 5 } },
+      event: {
+        event: "SHUTDOWN",
+        data: { guest: false },
+        timestamp: { seconds: 1700000000, microseconds: 5 },
+      },
     });
     const bare = classifyMessage({ event: "STOP", timestamp: { seconds: 1, microseconds: 2 } });
     assert.equal(bare.kind, "event");
@@ -187,7 +232,10 @@ void describe("message classification", () => {
 
   void test("encodeCommand omits absent members and ends with a newline", () => {
     assert.equal(encodeCommand({ execute: "query-status" }), '{"execute":"query-status"}\n');
-    assert.equal(encodeCommand({ execute: "set_link", arguments: { name: "n", up: false }, id: "x" }), '{"execute":"set_link","arguments":{"name":"n","up":false},"id":"x"}\n');
+    assert.equal(
+      encodeCommand({ execute: "set_link", arguments: { name: "n", up: false }, id: "x" }),
+      '{"execute":"set_link","arguments":{"name":"n","up":false},"id":"x"}\n',
+    );
   });
 
   void test("QmpCommandError carries class and desc", () => {
@@ -213,7 +261,11 @@ interface Rig {
 /** A fake server plus a connected monitor; always torn down, even on failure. */
 async function withRig(
   fn: (rig: Rig) => Promise<void>,
-  opts: { monitor?: QmpMonitorOptions; server?: Omit<FakeQmpServerOptions, "socketPath">; connect?: boolean } = {},
+  opts: {
+    monitor?: QmpMonitorOptions;
+    server?: Omit<FakeQmpServerOptions, "socketPath">;
+    connect?: boolean;
+  } = {},
 ): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kvmgr-qmp-"));
   const sock = path.join(dir, "qmp.sock");
@@ -253,9 +305,23 @@ void describe("fake QMP server", () => {
       client.write(encodeCommand({ execute: "query-status", id: 4 }));
       await waitUntil(() => messages.length >= 5);
       assert.deepEqual(messages.slice(1), [
-        { kind: "error", id: 1, error: { class: "CommandNotFound", desc: "Expecting capabilities negotiation with 'qmp_capabilities'" } },
+        {
+          kind: "error",
+          id: 1,
+          error: {
+            class: "CommandNotFound",
+            desc: "Expecting capabilities negotiation with 'qmp_capabilities'",
+          },
+        },
         { kind: "return", id: 2, value: {} },
-        { kind: "error", id: 3, error: { class: "CommandNotFound", desc: "Capabilities negotiation is already complete, command ignored" } },
+        {
+          kind: "error",
+          id: 3,
+          error: {
+            class: "CommandNotFound",
+            desc: "Capabilities negotiation is already complete, command ignored",
+          },
+        },
         { kind: "return", id: 4, value: { status: "prelaunch", singlestep: false, running: false } },
       ]);
       assert.deepEqual(
@@ -275,7 +341,10 @@ void describe("QmpMonitor", () => {
     withRig(async ({ server, mon }) => {
       assert.equal(mon.state, "ready");
       assert.equal(mon.greeting?.QMP.version.qemu.major, 8);
-      assert.deepEqual(server.received.map((r) => r.execute), ["qmp_capabilities"]);
+      assert.deepEqual(
+        server.received.map((r) => r.execute),
+        ["qmp_capabilities"],
+      );
       assert.equal(typeof server.received[0]?.id, "string");
       // Idempotent while ready.
       assert.equal(await mon.connect(), mon.greeting);
@@ -284,7 +353,11 @@ void describe("QmpMonitor", () => {
 
   void test("every command gets a unique id", () =>
     withRig(async ({ server, mon }) => {
-      await Promise.all([mon.execute("query-status"), mon.execute("query-status"), mon.execute("query-status")]);
+      await Promise.all([
+        mon.execute("query-status"),
+        mon.execute("query-status"),
+        mon.execute("query-status"),
+      ]);
       const ids = server.received.map((r) => r.id);
       assert.equal(new Set(ids).size, ids.length);
     }));
@@ -357,7 +430,10 @@ void describe("QmpMonitor", () => {
         assert.equal(e.command, "device_del");
         return true;
       });
-      await assert.rejects(mon.execute("no-such-command"), { name: "QmpCommandError", class: "CommandNotFound" });
+      await assert.rejects(mon.execute("no-such-command"), {
+        name: "QmpCommandError",
+        class: "CommandNotFound",
+      });
       // The session is still usable.
       assert.equal((await mon.execute<{ status: string }>("query-status")).status, "prelaunch");
     }));
@@ -393,14 +469,23 @@ void describe("QmpMonitor", () => {
         assert.match(e.message, /closed while waiting for reply to 'hang'/);
         return true;
       };
-      const both = Promise.all([assert.rejects(mon.execute("hang"), inFlight), assert.rejects(mon.execute("hang"), inFlight)]);
+      const both = Promise.all([
+        assert.rejects(mon.execute("hang"), inFlight),
+        assert.rejects(mon.execute("hang"), inFlight),
+      ]);
       await server.waitForCommand("hang", { count: 2 });
       server.dropConnections();
       await both;
       const info = await disconnected;
-      assert.deepEqual({ requested: info.requested, willReconnect: info.willReconnect }, { requested: false, willReconnect: false });
+      assert.deepEqual(
+        { requested: info.requested, willReconnect: info.willReconnect },
+        { requested: false, willReconnect: false },
+      );
       assert.equal(mon.state, "idle");
-      await assert.rejects(mon.execute("query-status"), (e: unknown) => e instanceof QmpDisconnectedError && !e.inFlight);
+      await assert.rejects(
+        mon.execute("query-status"),
+        (e: unknown) => e instanceof QmpDisconnectedError && !e.inFlight,
+      );
       // A manual reconnect is allowed from idle.
       await mon.connect();
       assert.equal(mon.state, "ready");
@@ -415,9 +500,15 @@ void describe("QmpMonitor", () => {
         server.dropConnections();
         await reconnected;
         assert.equal(mon.state, "ready");
-        assert.deepEqual(infos.map((i) => i.willReconnect), [true]);
+        assert.deepEqual(
+          infos.map((i) => i.willReconnect),
+          [true],
+        );
         assert.equal(server.acceptedCount, 2);
-        assert.deepEqual(server.received.map((r) => r.execute), ["qmp_capabilities", "qmp_capabilities"]);
+        assert.deepEqual(
+          server.received.map((r) => r.execute),
+          ["qmp_capabilities", "qmp_capabilities"],
+        );
         // Events still flow on the new session.
         const reset = mon.waitForEvent("RESET", { timeoutMs: 2000 });
         await mon.execute("system_reset");
@@ -447,6 +538,30 @@ void describe("QmpMonitor", () => {
       { monitor: { reconnect: { initialDelayMs: 5, maxDelayMs: 20 } } },
     ));
 
+  void test("connect() while reconnecting tries at once instead of waiting for the backoff", () =>
+    withRig(
+      async ({ server, mon, sock }) => {
+        const disconnected = new Promise<void>((resolve) => mon.once("disconnect", () => resolve()));
+        await server.close();
+        await disconnected;
+        await assert.rejects(mon.connect(), { code: "ENOENT" });
+        assert.equal(mon.state, "reconnecting", "a failed manual attempt leaves the loop running");
+        const second = await FakeQmpServer.start({ socketPath: sock });
+        try {
+          let reconnectEvents = 0;
+          mon.on("reconnect", () => reconnectEvents++);
+          await mon.connect();
+          assert.equal(mon.state, "ready");
+          assert.equal(reconnectEvents, 1);
+        } finally {
+          await mon.close();
+          await second.close();
+        }
+      },
+      // The backoff is far longer than the test, so only connect() can have reconnected.
+      { monitor: { reconnect: { initialDelayMs: 60_000 } } },
+    ));
+
   void test("reconnect gives up after maxAttempts", () =>
     withRig(
       async ({ server, mon }) => {
@@ -464,13 +579,19 @@ void describe("QmpMonitor", () => {
       server.handle("hang", () => NO_REPLY);
       const infos: QmpDisconnectInfo[] = [];
       mon.on("disconnect", (i) => infos.push(i));
-      const rejected = assert.rejects(mon.execute("hang"), /QMP monitor closed while waiting for reply to 'hang'/);
+      const rejected = assert.rejects(
+        mon.execute("hang"),
+        /QMP monitor closed while waiting for reply to 'hang'/,
+      );
       await server.waitForCommand("hang");
       await mon.close();
       await mon.close();
       await rejected;
       assert.equal(mon.state, "closed");
-      assert.deepEqual(infos.map((i) => i.requested), [true]);
+      assert.deepEqual(
+        infos.map((i) => i.requested),
+        [true],
+      );
       await assert.rejects(mon.connect(), QmpDisconnectedError);
       await waitUntil(() => server.connectionCount === 0);
     }));
@@ -490,7 +611,10 @@ void describe("QmpMonitor", () => {
     await new Promise<void>((resolve) => mute.listen(sock, resolve));
     const mon = new QmpMonitor(sock, { connectTimeoutMs: 100 });
     try {
-      await assert.rejects(mon.connect(), (e: unknown) => e instanceof QmpTimeoutError && e.command === "greeting");
+      await assert.rejects(
+        mon.connect(),
+        (e: unknown) => e instanceof QmpTimeoutError && e.command === "greeting",
+      );
       assert.equal(mon.state, "idle");
     } finally {
       await mon.close();
@@ -502,7 +626,10 @@ void describe("QmpMonitor", () => {
 
   void test("waitForEvent honours its predicate and its timeout", () =>
     withRig(async ({ server, mon }) => {
-      const wanted = mon.waitForEvent("DEVICE_DELETED", { timeoutMs: 2000, predicate: (e) => e.data["device"] === "nic1" });
+      const wanted = mon.waitForEvent("DEVICE_DELETED", {
+        timeoutMs: 2000,
+        predicate: (e) => e.data["device"] === "nic1",
+      });
       server.emitEvent("DEVICE_DELETED", { device: "nic0" });
       server.emitEvent("DEVICE_DELETED", { device: "nic1" });
       assert.equal((await wanted).data["device"], "nic1");
@@ -545,7 +672,8 @@ void describe("QmpCommands", () => {
 
   void test("commands send the documented arguments", () =>
     withRig(async ({ server, mon }) => {
-      for (const c of ["set_link", "netdev_add", "netdev_del", "device_add", "device_del"]) server.handle(c, () => ({}));
+      for (const c of ["set_link", "netdev_add", "netdev_del", "device_add", "device_del"])
+        server.handle(c, () => ({}));
       const qmp = new QmpCommands(mon);
       await qmp.setLink("nic0", false);
       await qmp.netdevAdd({ type: "tap", id: "net0", ifname: "tap0", script: "no", downscript: "no" });
@@ -565,15 +693,34 @@ void describe("QmpCommands", () => {
   void test("query-cpus-fast, query-blockstats and human-monitor-command are mapped", () =>
     withRig(async ({ server, mon }) => {
       server.handle("query-cpus-fast", () => [
-        { "cpu-index": 0, "qom-path": "/machine/unattached/device[0]", "thread-id": 4242, props: { "core-id": 0 }, target: "x86_64" },
-        { "cpu-index": 1, "qom-path": "/machine/unattached/device[2]", "thread-id": 4243, props: { "core-id": 1 }, target: "x86_64" },
+        {
+          "cpu-index": 0,
+          "qom-path": "/machine/unattached/device[0]",
+          "thread-id": 4242,
+          props: { "core-id": 0 },
+          target: "x86_64",
+        },
+        {
+          "cpu-index": 1,
+          "qom-path": "/machine/unattached/device[2]",
+          "thread-id": 4243,
+          props: { "core-id": 1 },
+          target: "x86_64",
+        },
       ]);
       server.handle("query-blockstats", () => [
         {
           device: "",
           qdev: "/machine/peripheral/disk0/virtio-backend",
           "node-name": "fmt0",
-          stats: { rd_bytes: 1, wr_bytes: 2, rd_operations: 3, wr_operations: 4, flush_operations: 5, idle_time_ns: 9 },
+          stats: {
+            rd_bytes: 1,
+            wr_bytes: 2,
+            rd_operations: 3,
+            wr_operations: 4,
+            flush_operations: 5,
+            idle_time_ns: 9,
+          },
         },
       ]);
       server.handle("human-monitor-command", ({ args }) => `ran: ${String(args["command-line"])}\r\n`);
@@ -625,7 +772,9 @@ void describe("QmpCommands", () => {
   void test("unexpected reply shapes raise QmpProtocolError", async () => {
     const stub: QmpExecutor = {
       execute: <T>(command: string) =>
-        Promise.resolve((command === "query-status" ? { status: 1, running: "yes" } : [{ "cpu-index": "zero" }]) as T),
+        Promise.resolve(
+          (command === "query-status" ? { status: 1, running: "yes" } : [{ "cpu-index": "zero" }]) as T,
+        ),
     };
     const qmp = new QmpCommands(stub);
     await assert.rejects(qmp.queryStatus(), QmpProtocolError);

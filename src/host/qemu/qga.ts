@@ -200,7 +200,11 @@ export class GuestAgentClient {
    * Run a raw agent command and return its `return` value.
    * @throws QmpCommandError on an error reply, QgaTimeoutError, QgaDisconnectedError.
    */
-  execute(command: string, args?: Record<string, unknown>, options: GuestRequestOptions = {}): Promise<unknown> {
+  execute(
+    command: string,
+    args?: Record<string, unknown>,
+    options: GuestRequestOptions = {},
+  ): Promise<unknown> {
     const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
     return this.#serialised(() => this.#request(command, args, timeoutMs, true));
   }
@@ -216,7 +220,8 @@ export class GuestAgentClient {
     const execArgs: Record<string, unknown> = { path, arg: args, "capture-output": true };
     if (options.env) execArgs["env"] = options.env;
     if (options.input !== undefined) {
-      const input = typeof options.input === "string" ? Buffer.from(options.input, "utf8") : Buffer.from(options.input);
+      const input =
+        typeof options.input === "string" ? Buffer.from(options.input, "utf8") : Buffer.from(options.input);
       execArgs["input-data"] = input.toString("base64");
     }
     const started = await this.execute("guest-exec", execArgs);
@@ -226,7 +231,8 @@ export class GuestAgentClient {
     let interval = this.#pollMs;
     for (;;) {
       const status = await this.execute("guest-exec-status", { pid });
-      if (!isRecord(status) || typeof status["exited"] !== "boolean") unexpected("guest-exec-status", "no 'exited' flag");
+      if (!isRecord(status) || typeof status["exited"] !== "boolean")
+        unexpected("guest-exec-status", "no 'exited' flag");
       if (status["exited"]) {
         const code = status["exitcode"];
         const signal = status["signal"];
@@ -264,7 +270,11 @@ export class GuestAgentClient {
         const family = a["ip-address-type"];
         const address = a["ip-address"];
         const prefix = a["prefix"];
-        if ((family === "ipv4" || family === "ipv6") && typeof address === "string" && typeof prefix === "number") {
+        if (
+          (family === "ipv4" || family === "ipv6") &&
+          typeof address === "string" &&
+          typeof prefix === "number"
+        ) {
           ips.push({ address, prefix, family });
         }
       }
@@ -309,7 +319,9 @@ export class GuestAgentClient {
     return new Promise<void>((resolve, reject) => {
       const socket = net.createConnection(this.socketPath);
       const framer = new JsonLineFramer(
-        this.#maxLineBytes === undefined ? { sentinel: QGA_SENTINEL } : { sentinel: QGA_SENTINEL, maxLineBytes: this.#maxLineBytes },
+        this.#maxLineBytes === undefined
+          ? { sentinel: QGA_SENTINEL }
+          : { sentinel: QGA_SENTINEL, maxLineBytes: this.#maxLineBytes },
       );
       let lastError: Error | undefined;
       const timer = setTimeout(() => {
@@ -417,7 +429,12 @@ export class GuestAgentClient {
     const reply = this.#awaitReply("guest-sync-delimited", timeoutMs, id);
     try {
       // A leading 0xFF makes the agent drop any half-read request from an earlier client.
-      this.#write(Buffer.concat([Buffer.from([QGA_SENTINEL]), Buffer.from(encodeCommand({ execute: "guest-sync-delimited", arguments: { id } }))]));
+      this.#write(
+        Buffer.concat([
+          Buffer.from([QGA_SENTINEL]),
+          Buffer.from(encodeCommand({ execute: "guest-sync-delimited", arguments: { id } })),
+        ]),
+      );
     } catch (err) {
       this.#failWaiter(err instanceof Error ? err : new Error(String(err)));
     }
@@ -425,9 +442,16 @@ export class GuestAgentClient {
     this.#needsSync = false;
   }
 
-  async #request(command: string, args: Record<string, unknown> | undefined, timeoutMs: number, expectReply: boolean): Promise<unknown> {
+  async #request(
+    command: string,
+    args: Record<string, unknown> | undefined,
+    timeoutMs: number,
+    expectReply: boolean,
+  ): Promise<unknown> {
     if (this.#needsSync) await this.#sync(timeoutMs);
-    const line = encodeCommand(args === undefined ? { execute: command } : { execute: command, arguments: args });
+    const line = encodeCommand(
+      args === undefined ? { execute: command } : { execute: command, arguments: args },
+    );
     if (!expectReply) {
       this.#write(line);
       // Should the agent answer after all (e.g. an error), that answer is stale for the next request.

@@ -9,7 +9,11 @@ import { QmpProtocolError } from "./qmp-protocol.js";
 
 /** What the wrappers need from a monitor; lets tests substitute a stub. */
 export interface QmpExecutor {
-  execute<T = unknown>(command: string, args?: Record<string, unknown>, options?: QmpExecuteOptions): Promise<T>;
+  execute<T = unknown>(
+    command: string,
+    args?: Record<string, unknown>,
+    options?: QmpExecuteOptions,
+  ): Promise<T>;
 }
 
 /**

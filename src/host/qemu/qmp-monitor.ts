@@ -149,6 +149,8 @@ export class QmpMonitor {
     this.#connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     this.#commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
     this.#maxLineBytes = options.maxLineBytes;
+    // Each waitForEvent() holds a listener; many concurrent waiters are legitimate, not a leak.
+    this.#emitter.setMaxListeners(0);
     const rc = options.reconnect;
     if (rc) {
       const o = rc === true ? {} : rc;
@@ -177,13 +179,19 @@ export class QmpMonitor {
 
   /**
    * Connect, read the greeting and negotiate capabilities. Idempotent while
-   * connecting or connected.
+   * connecting or connected; while `reconnecting` it makes an immediate attempt.
    * @throws QmpTimeoutError, QmpDisconnectedError, or the socket error (e.g. ENOENT).
    */
   connect(): Promise<QmpGreeting> {
     if (this.#state === "closed") return Promise.reject(new QmpDisconnectedError("QMP monitor is closed"));
     if (this.#state === "ready" && this.#greeting) return Promise.resolve(this.#greeting);
     if (this.#connecting) return this.#connecting;
+    if (this.#state === "reconnecting") {
+      // Try now instead of waiting for the backoff; on failure the loop carries on.
+      if (this.#reconnectTimer) clearTimeout(this.#reconnectTimer);
+      this.#reconnectTimer = undefined;
+      return this.#reconnectAttempt(0);
+    }
     this.#state = "connecting";
     return this.#startSession().catch((err: unknown) => {
       if (this.#state === "connecting") this.#state = "idle";
@@ -197,9 +205,18 @@ export class QmpMonitor {
    * `T` is trusted, not checked; the typed wrappers in `qmp-commands.ts` validate shapes.
    * @throws QmpCommandError on an error reply, QmpTimeoutError, QmpDisconnectedError.
    */
-  execute<T = unknown>(command: string, args?: Record<string, unknown>, options: QmpExecuteOptions = {}): Promise<T> {
+  execute<T = unknown>(
+    command: string,
+    args?: Record<string, unknown>,
+    options: QmpExecuteOptions = {},
+  ): Promise<T> {
     if (this.#state !== "ready") {
-      return Promise.reject(new QmpDisconnectedError(`QMP monitor is not connected (state: ${this.#state}); cannot run '${command}'`, { command }));
+      return Promise.reject(
+        new QmpDisconnectedError(
+          `QMP monitor is not connected (state: ${this.#state}); cannot run '${command}'`,
+          { command },
+        ),
+      );
     }
     return this.#send(command, args, options.timeoutMs ?? this.#commandTimeoutMs) as Promise<T>;
   }
@@ -263,7 +280,11 @@ export class QmpMonitor {
       const onDisconnect = (info: QmpDisconnectInfo): void => {
         if (info.willReconnect) return;
         cleanup();
-        reject(new QmpDisconnectedError(`QMP connection closed while waiting for event ${name}`, { cause: info.error }));
+        reject(
+          new QmpDisconnectedError(`QMP connection closed while waiting for event ${name}`, {
+            cause: info.error,
+          }),
+        );
       };
       const timer = setTimeout(() => {
         cleanup();
@@ -304,7 +325,8 @@ export class QmpMonitor {
     try {
       const greeting = await this.#awaitGreeting(deadline);
       await this.#send("qmp_capabilities", undefined, Math.max(1, deadline - Date.now()));
-      if (this.#socket !== socket || socket.destroyed) throw new QmpDisconnectedError("QMP connection closed during handshake");
+      if (this.#socket !== socket || socket.destroyed)
+        throw new QmpDisconnectedError("QMP connection closed during handshake");
       if (this.#state === "closed") throw new QmpDisconnectedError("QMP monitor closed during handshake");
       this.#greeting = greeting;
       this.#state = "ready";
@@ -319,12 +341,17 @@ export class QmpMonitor {
   #openSocket(deadline: number): Promise<net.Socket> {
     return new Promise<net.Socket>((resolve, reject) => {
       const socket = net.createConnection(this.socketPath);
-      const framer = new JsonLineFramer(this.#maxLineBytes === undefined ? {} : { maxLineBytes: this.#maxLineBytes });
+      const framer = new JsonLineFramer(
+        this.#maxLineBytes === undefined ? {} : { maxLineBytes: this.#maxLineBytes },
+      );
       let lastError: Error | undefined;
-      const timer = setTimeout(() => {
-        socket.destroy();
-        reject(new QmpTimeoutError("connect", this.#connectTimeoutMs));
-      }, Math.max(1, deadline - Date.now()));
+      const timer = setTimeout(
+        () => {
+          socket.destroy();
+          reject(new QmpTimeoutError("connect", this.#connectTimeoutMs));
+        },
+        Math.max(1, deadline - Date.now()),
+      );
       timer.unref();
       const onConnectError = (err: Error): void => {
         clearTimeout(timer);
@@ -366,10 +393,13 @@ export class QmpMonitor {
     this.#earlyGreeting = undefined;
     if (early) return Promise.resolve(early);
     return new Promise<QmpGreeting>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#greetingWaiter = undefined;
-        reject(new QmpTimeoutError("greeting", this.#connectTimeoutMs));
-      }, Math.max(1, deadline - Date.now()));
+      const timer = setTimeout(
+        () => {
+          this.#greetingWaiter = undefined;
+          reject(new QmpTimeoutError("greeting", this.#connectTimeoutMs));
+        },
+        Math.max(1, deadline - Date.now()),
+      );
       timer.unref();
       this.#greetingWaiter = {
         resolve: (g) => {
@@ -387,7 +417,9 @@ export class QmpMonitor {
   #send(command: string, args: Record<string, unknown> | undefined, timeoutMs: number): Promise<unknown> {
     const socket = this.#socket;
     if (!socket || socket.destroyed) {
-      return Promise.reject(new QmpDisconnectedError(`QMP monitor is not connected; cannot run '${command}'`, { command }));
+      return Promise.reject(
+        new QmpDisconnectedError(`QMP monitor is not connected; cannot run '${command}'`, { command }),
+      );
     }
     const id = `${this.#idPrefix}-${++this.#nextId}`;
     return new Promise<unknown>((resolve, reject) => {
@@ -398,7 +430,11 @@ export class QmpMonitor {
       }, timeoutMs);
       timer.unref();
       this.#pending.set(id, { command, resolve, reject, timer });
-      socket.write(encodeCommand(args === undefined ? { execute: command, id } : { execute: command, arguments: args, id }));
+      socket.write(
+        encodeCommand(
+          args === undefined ? { execute: command, id } : { execute: command, arguments: args, id },
+        ),
+      );
     });
   }
 
@@ -408,7 +444,8 @@ export class QmpMonitor {
         const waiter = this.#greetingWaiter;
         this.#greetingWaiter = undefined;
         if (waiter) waiter.resolve(message.greeting);
-        else if (this.#state === "connecting" || this.#state === "reconnecting") this.#earlyGreeting = message.greeting;
+        else if (this.#state === "connecting" || this.#state === "reconnecting")
+          this.#earlyGreeting = message.greeting;
         else this.#emit("stray", message);
         return;
       }
@@ -452,7 +489,13 @@ export class QmpMonitor {
     this.#pending.clear();
     for (const p of pending) {
       clearTimeout(p.timer);
-      p.reject(new QmpDisconnectedError(`${err.message} while waiting for reply to '${p.command}'`, { command: p.command, inFlight: true, cause: err.cause }));
+      p.reject(
+        new QmpDisconnectedError(`${err.message} while waiting for reply to '${p.command}'`, {
+          command: p.command,
+          inFlight: true,
+          cause: err.cause,
+        }),
+      );
     }
     const waiter = this.#greetingWaiter;
     this.#greetingWaiter = undefined;
@@ -464,7 +507,9 @@ export class QmpMonitor {
     this.#socket = undefined;
     const wasReady = this.#state === "ready";
     const requested = this.#state === "closed";
-    this.#rejectAll(new QmpDisconnectedError(requested ? "QMP monitor closed" : "QMP connection closed", { cause: error }));
+    this.#rejectAll(
+      new QmpDisconnectedError(requested ? "QMP monitor closed" : "QMP connection closed", { cause: error }),
+    );
     // Handshake failures are reported by connect()/the reconnect loop, not as a disconnect.
     if (!wasReady && !requested) return;
     const willReconnect = !requested && this.#reconnect !== undefined;
@@ -485,15 +530,26 @@ export class QmpMonitor {
     this.#reconnectTimer = setTimeout(() => {
       this.#reconnectTimer = undefined;
       if (this.#state !== "reconnecting") return;
-      this.#startSession().then(
-        (greeting) => this.#emit("reconnect", greeting),
-        (err: unknown) => {
-          if (this.#state === "closed") return;
-          this.#state = "reconnecting";
-          this.#scheduleReconnect(attempt + 1, err instanceof Error ? err : new Error(String(err)));
-        },
-      );
+      // Failures are handled inside; this promise only reports them to connect() callers.
+      this.#reconnectAttempt(attempt).catch(() => undefined);
     }, delay);
     // Referenced on purpose: reconnecting is work the owner asked for; close() clears it.
+  }
+
+  #reconnectAttempt(attempt: number): Promise<QmpGreeting> {
+    return this.#startSession().then(
+      (greeting) => {
+        this.#emit("reconnect", greeting);
+        return greeting;
+      },
+      (err: unknown) => {
+        const error = err instanceof Error ? err : new Error(String(err));
+        if (this.#state !== "closed") {
+          this.#state = "reconnecting";
+          this.#scheduleReconnect(attempt + 1, error);
+        }
+        throw error;
+      },
+    );
   }
 }

@@ -154,7 +154,8 @@ export class JsonLineFramer {
     let sentinel = this.#sentinel === undefined ? -1 : chunk.indexOf(this.#sentinel);
     while (start < chunk.length) {
       const nl = chunk.indexOf(NEWLINE, start);
-      if (sentinel !== -1 && sentinel < start && this.#sentinel !== undefined) sentinel = chunk.indexOf(this.#sentinel, start);
+      if (sentinel !== -1 && sentinel < start && this.#sentinel !== undefined)
+        sentinel = chunk.indexOf(this.#sentinel, start);
       if (sentinel !== -1 && (nl === -1 || sentinel < nl)) {
         // Whatever preceded the sentinel is stale by definition.
         this.#dropPartial();
@@ -265,7 +266,9 @@ export function classifyMessage(value: unknown, line = ""): QmpMessage {
   if (!isRecord(value)) return { kind: "invalid", reason: "message is not a JSON object", line };
   if ("QMP" in value) {
     const greeting = parseGreeting(value["QMP"]);
-    return greeting ? { kind: "greeting", greeting } : { kind: "invalid", reason: "malformed greeting", line };
+    return greeting
+      ? { kind: "greeting", greeting }
+      : { kind: "invalid", reason: "malformed greeting", line };
   }
   const event = value["event"];
   if (typeof event === "string") return { kind: "event", event: parseEvent(value, event) };
@@ -278,7 +281,10 @@ export function classifyMessage(value: unknown, line = ""): QmpMessage {
     return {
       kind: "error",
       id,
-      error: { class: typeof cls === "string" ? cls : "GenericError", desc: typeof desc === "string" ? desc : "" },
+      error: {
+        class: typeof cls === "string" ? cls : "GenericError",
+        desc: typeof desc === "string" ? desc : "",
+      },
     };
   }
   if ("return" in value) return { kind: "return", id, value: value["return"] };
@@ -291,7 +297,11 @@ export function decodeMessage(line: string): QmpMessage {
   try {
     value = JSON.parse(line);
   } catch (err) {
-    return { kind: "invalid", reason: `invalid JSON: ${err instanceof Error ? err.message : String(err)}`, line };
+    return {
+      kind: "invalid",
+      reason: `invalid JSON: ${err instanceof Error ? err.message : String(err)}`,
+      line,
+    };
   }
   return classifyMessage(value, line);
 }
