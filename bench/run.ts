@@ -12,7 +12,6 @@ import type { VmSpec } from "../src/core/validate/vm.js";
 import { testGuestPaths } from "../src/daemon/services/vms.js";
 import { readPidFile, terminate } from "../src/host/proc.js";
 import { runCli, startLabDaemon, until } from "../src/testing/lab.js";
-import type { Vm } from "../src/api/vm.js";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const CACHE = process.env.KVMGR_CACHE_DIR ?? "/var/cache/kvmgr";
@@ -121,7 +120,7 @@ async function main(): Promise<void> {
       list.push(performance.now() - t0);
       if (r.code !== 0) throw new Error(r.stderr);
     }
-    const listed = (await client.listVms()) as Vm[];
+    const listed = (await client.listVms());
 
     const kvM = median(kv), flM = median(floor);
     console.log(`\nkvmgr benchmark (${RUNS} runs each, medians; guest test-guest, virtio NIC, accel ${process.env.KVMGR_ACCEL ?? "auto"})`);

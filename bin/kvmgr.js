@@ -1,10 +1,10 @@
 #!/usr/bin/env node
-// Runs the built CLI (dist/, made by `npm run build`); in a checkout without a build, the sources through tsx.
+// Runs the built CLI (one bundled file, made by `npm run build`); in a checkout without a build, the sources through tsx.
 import { existsSync } from "node:fs";
 
-const dist = new URL("../dist/cli/main.js", import.meta.url);
-if (existsSync(dist)) {
-  await import(dist.href);
+const bundle = new URL("../dist/cli-bundle/main.js", import.meta.url);
+if (existsSync(bundle)) {
+  await import(bundle.href);
 } else {
   const { register } = await import("tsx/esm/api");
   register();

@@ -50,7 +50,7 @@ describe("network validation", () => {
     assert.equal(refusal({ name: "iso", mode: "internal", gateway: "10.0.0.1" }).field, "gateway");
   });
 
-  const bad: [string, unknown, string | RegExp][] = [
+  const bad: [string, unknown, RegExp][] = [
     ["name with ;", { name: "a;rm", mode: "hostonly" }, /name/],
     ["name with /", { name: "a/b", mode: "hostonly" }, /name/],
     ["over-long bridge name", { name: "a", mode: "hostonly", bridge: "averyveryverylongbr" }, /interface name/],
