@@ -4,6 +4,7 @@ import type { HostNs } from "../host/netns.js";
 import type { Runner } from "../host/runner.js";
 import type { Store } from "./store/store.js";
 import type { AccelChoice } from "../host/qemu/accel.js";
+import type { EventBus } from "./events/bus.js";
 
 export interface DaemonContext {
   run: Runner;
@@ -17,4 +18,5 @@ export interface DaemonContext {
   cacheDir: string;
   lab: string | null;
   accel: () => Promise<AccelChoice>;
+  events: EventBus;
 }

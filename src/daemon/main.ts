@@ -8,6 +8,7 @@ import { ensureLab, hostNs } from "../host/netns.js";
 import { processRunner } from "../host/runner.js";
 import { chooseAccel, type AccelChoice } from "../host/qemu/accel.js";
 import type { DaemonContext } from "./context.js";
+import { EventBus } from "./events/bus.js";
 import { buildServer } from "./http/server.js";
 import { reconcile } from "./reconcile.js";
 import { createServices } from "./services/index.js";
@@ -71,6 +72,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<{ close: () => Pro
         cacheFile: `${opts.cacheDir}/accel-probe.json`,
         forced: process.env.KVMGR_ACCEL,
       })),
+    events: new EventBus(),
   };
   mkdirSync(ctx.runDir, { recursive: true, mode: 0o700 });
   const services = createServices(ctx);

@@ -9,6 +9,7 @@ import { openSqliteStore } from "../../src/daemon/store/sqlite-store.js";
 import { hostNs } from "../../src/host/netns.js";
 import { RecordingRunner } from "../../src/host/runner.js";
 import type { DaemonContext } from "../../src/daemon/context.js";
+import { EventBus } from "../../src/daemon/events/bus.js";
 
 describe("HTTP API", () => {
   let app: FastifyInstance;
@@ -18,7 +19,7 @@ describe("HTTP API", () => {
   before(async () => {
     const ctx: DaemonContext = {
       run, ns: hostNs("t"), store, log: pino({ level: "silent" }), stateDir: "/nonexistent", runDir: "/nonexistent/run",
-      cacheDir: "/nonexistent/cache", lab: "t", accel: () => Promise.resolve({ accel: "tcg", reason: "test" }),
+      cacheDir: "/nonexistent/cache", lab: "t", accel: () => Promise.resolve({ accel: "tcg", reason: "test" }), events: new EventBus(),
     };
     const services = createServices(ctx);
     app = await buildServer({ services, log: ctx.log, token: null });

@@ -95,6 +95,7 @@ export class NetworksService {
       });
       this.ctx.store.putNetwork({ spec, active: false });
       this.ctx.log.info({ network: spec.name }, "network defined");
+      this.ctx.events.publish({ type: "net.defined", network: spec.name });
       return this.view({ spec, active: false }, links);
     });
   }
@@ -124,6 +125,7 @@ export class NetworksService {
       throw e;
     }
     this.ctx.log.info({ network: name, bridge: n.spec.bridge }, "network started");
+    this.ctx.events.publish({ type: "net.state", network: name, active: true });
     return this.view({ spec: n.spec, active: true }, await observeLinks(this.ctx.run, this.ctx.ns));
   }
 
@@ -144,6 +146,7 @@ export class NetworksService {
     this.ctx.store.putNetwork({ spec: n.spec, active: false });
     if (failures.length > 0) throw failures[0];
     this.ctx.log.info({ network: n.spec.name }, "network stopped");
+    this.ctx.events.publish({ type: "net.state", network: n.spec.name, active: false });
   }
 
   delete(name: string, vmsOn: (net: string) => string[]): Promise<void> {
@@ -157,6 +160,7 @@ export class NetworksService {
       this.ctx.store.deleteNetwork(name);
       rmSync(this.paths(name).dir, { recursive: true, force: true });
       this.ctx.log.info({ network: name }, "network deleted");
+      this.ctx.events.publish({ type: "net.deleted", network: name });
     });
   }
 

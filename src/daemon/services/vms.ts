@@ -115,6 +115,7 @@ export class VmsService {
       });
       this.ctx.store.putVm({ spec, runtime: null, crashed: false });
       this.ctx.log.info({ vm: spec.name }, "vm defined");
+      this.ctx.events.publish({ type: "vm.defined", vm: spec.name });
       return Promise.resolve(spec);
     });
     if (input.start) return this.start(created.name);
@@ -163,6 +164,7 @@ export class VmsService {
       const stored: StoredVm = { spec: v.spec, runtime: { pid, startTicks, taps, accel, accelReason: reason }, crashed: false };
       this.ctx.store.putVm(stored);
       this.ctx.log.info({ vm: name, pid, taps, accel }, "vm started");
+      this.ctx.events.publish({ type: "vm.state", vm: name, state: "running" });
       return this.view(stored, this.networks.leasesByNetwork());
     });
   }
@@ -184,6 +186,7 @@ export class VmsService {
     this.ctx.store.putVm({ spec: v.spec, runtime: null, crashed });
     if (failures.length > 0) throw failures[0];
     this.ctx.log.info({ vm: v.spec.name, crashed }, "vm stopped");
+    this.ctx.events.publish({ type: "vm.state", vm: v.spec.name, state: crashed ? "crashed" : "shutoff" });
   }
 
   delete(name: string, force: boolean): Promise<void> {
@@ -196,6 +199,7 @@ export class VmsService {
       this.ctx.store.deleteVm(name);
       rmSync(this.paths(name).dir, { recursive: true, force: true });
       this.ctx.log.info({ vm: name }, "vm deleted");
+      this.ctx.events.publish({ type: "vm.deleted", vm: name });
     });
   }
 
