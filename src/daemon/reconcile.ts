@@ -22,6 +22,7 @@ export async function reconcile(ctx: DaemonContext, s: Services): Promise<void> 
     }
   }
   const dead = await s.vms.reapDead();
+  await s.vms.adoptRunning();
   for (const name of dead) ctx.log.warn({ vm: name }, "vm found dead at daemon start");
   for (const v of s.vms.list()) {
     if (v.state === "running") ctx.log.info({ vm: v.name, pid: v.pid }, "vm adopted");

@@ -13,6 +13,7 @@ import type { DaemonContext } from "../context.js";
 import type { StoredVm } from "../store/store.js";
 import type { Mutex } from "../util/mutex.js";
 import type { NetworksService } from "./networks.js";
+import { VmMonitors } from "./monitors.js";
 
 export function testGuestPaths(cacheDir: string): { kernel: string; initrd: string } {
   const dir = `${cacheDir}/images/test-guest`;
@@ -20,11 +21,59 @@ export function testGuestPaths(cacheDir: string): { kernel: string; initrd: stri
 }
 
 export class VmsService {
+  readonly monitors: VmMonitors;
+  /** VMs whose guest powered itself off (QMP SHUTDOWN guest=true): their exit is not a crash */
+  private readonly guestShutdown = new Set<string>();
+  /** VMs paused (QMP STOP without a later RESUME) */
+  private readonly paused = new Set<string>();
+
   constructor(
     private readonly ctx: DaemonContext,
     private readonly lock: Mutex,
     private readonly networks: NetworksService,
-  ) {}
+  ) {
+    this.monitors = new VmMonitors(ctx.log, {
+      onEvent: (vm, e) => {
+        if (e.event === "SHUTDOWN" && e.data.guest === true) this.guestShutdown.add(vm);
+        else if (e.event === "STOP") this.paused.add(vm);
+        else if (e.event === "RESUME") this.paused.delete(vm);
+        else return;
+        this.ctx.events.publish({ type: "vm.state", vm, state: this.paused.has(vm) ? "paused" : "running", reason: e.event.toLowerCase() });
+      },
+      // The dropped QMP connection is the first sign of QEMU's exit: reap at once.
+      onDisconnect: (vm) => {
+        this.ctx.log.debug({ vm }, "QMP connection dropped");
+        this.reapWhenDead(vm);
+      },
+    });
+  }
+
+  /** QEMU closes QMP a moment before its process is gone: poll briefly, then reap. */
+  private reapWhenDead(vm: string): void {
+    const end = Date.now() + 5000;
+    const tick = () => {
+      const v = this.ctx.store.getVm(vm);
+      if (!v?.runtime) return;
+      if (!this.isAlive(v)) {
+        this.reapDead().catch((err: unknown) => this.ctx.log.error({ err }, "reaping failed"));
+      } else if (Date.now() < end) setTimeout(tick, 20).unref();
+    };
+    tick();
+  }
+
+  /** Connects monitors to running VMs found at daemon start (adoption). */
+  async adoptRunning(): Promise<void> {
+    for (const v of this.ctx.store.listVms()) {
+      if (!this.isAlive(v)) continue;
+      try {
+        const cmds = await this.monitors.attach(v.spec.name, this.paths(v.spec.name).qmp);
+        const st = await cmds.queryStatus();
+        if (st.status === "paused") this.paused.add(v.spec.name);
+      } catch (err) {
+        this.ctx.log.warn({ err, vm: v.spec.name }, "could not connect to the QMP monitor of a running VM");
+      }
+    }
+  }
 
   private paths(name: string) {
     return vmRunPaths(this.ctx.runDir, name);
@@ -45,14 +94,14 @@ export class VmsService {
   }
 
   stateOf(v: StoredVm): VmState {
-    if (this.isAlive(v)) return "running";
+    if (this.isAlive(v)) return this.paused.has(v.spec.name) ? "paused" : "running";
     if (v.crashed || v.runtime) return "crashed";
     return "shutoff";
   }
 
   private view(v: StoredVm, leases: Map<string, { mac: string; ip: string }[]>): Vm {
     const state = this.stateOf(v);
-    const running = state === "running";
+    const running = state === "running" || state === "paused";
     const rt = v.runtime;
     const paths = this.paths(v.spec.name);
     const boot = this.bootOf(v);
@@ -163,6 +212,14 @@ export class VmsService {
       const startTicks = readProc(pid)?.startTicks ?? 0;
       const stored: StoredVm = { spec: v.spec, runtime: { pid, startTicks, taps, accel, accelReason: reason }, crashed: false };
       this.ctx.store.putVm(stored);
+      this.guestShutdown.delete(name);
+      this.paused.delete(name);
+      try {
+        await this.monitors.attach(name, paths.qmp);
+      } catch (err) {
+        // QEMU runs; state still follows its process, only events are missing.
+        this.ctx.log.warn({ err, vm: name }, "could not connect to the QMP monitor");
+      }
       this.ctx.log.info({ vm: name, pid, taps, accel }, "vm started");
       this.ctx.events.publish({ type: "vm.state", vm: name, state: "running" });
       return this.view(stored, this.networks.leasesByNetwork());
@@ -181,6 +238,8 @@ export class VmsService {
 
   /** Ends QEMU if alive and removes the taps; `crashed` records an unasked death. */
   private async cleanupLocked(v: StoredVm, crashed: boolean): Promise<void> {
+    await this.monitors.detach(v.spec.name);
+    this.paused.delete(v.spec.name);
     const taps = v.runtime?.taps ?? [];
     const failures = await undoSteps(this.deps(), planVmCleanup(taps, v.spec.name, this.paths(v.spec.name).pidFile));
     this.ctx.store.putVm({ spec: v.spec, runtime: null, crashed });
@@ -210,7 +269,12 @@ export class VmsService {
   reapDead(): Promise<string[]> {
     return this.lock.run(async () => {
       const dead = this.ctx.store.listVms().filter((v) => v.runtime && !this.isAlive(v));
-      for (const v of dead) await this.cleanupLocked(v, v.runtime?.pid !== 0);
+      for (const v of dead) {
+        // Died unasked, unless the guest powered itself off (or a start never got a pid).
+        const crashed = v.runtime?.pid !== 0 && !this.guestShutdown.has(v.spec.name);
+        this.guestShutdown.delete(v.spec.name);
+        await this.cleanupLocked(v, crashed);
+      }
       return dead.map((v) => v.spec.name);
     });
   }
