@@ -8,7 +8,7 @@ export class EventBus {
   private readonly listeners = new Set<Listener>();
 
   publish(e: KvmgrEvent): void {
-    const stamped = { ...e, seq: ++this.seq, time: Date.now() } as Stamped;
+    const stamped = { ...e, seq: ++this.seq, time: Date.now() };
     for (const l of this.listeners) {
       try {
         l(stamped);
