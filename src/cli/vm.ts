@@ -4,6 +4,7 @@ import { KvmgrError, invalid } from "../api/errors.js";
 import type { NicSpec, Vm, VmCreate } from "../api/vm.js";
 import { clientOf, wantsJson } from "./context.js";
 import { printFields, printJson, printTable } from "./format.js";
+import { addVmIoCommands } from "./vm-io.js";
 
 /** NET[,mac=MAC][,model=virtio|e1000] */
 export function parseNic(s: string, prev: NicSpec[] = []): NicSpec[] {
@@ -41,7 +42,7 @@ function showVm(v: Vm): void {
   });
   if (v.nics.length > 0) {
     process.stdout.write("nics:\n");
-    printTable(["  NETWORK", "MAC", "MODEL", "TAP", "IP"], v.nics.map((n) => [`  ${n.network}`, n.mac, n.model, n.tap ?? "-", n.ips.join(",") || "-"]));
+    printTable(["  NETWORK", "MAC", "MODEL", "TAP", "IP"], v.nics.map((n) => [`  ${n.network}`, n.mac, n.model, n.tap ?? "-", n.addresses.map((a) => `${a.ip} (${a.sources.join("+")})`).join(", ") || "-"]));
   }
 }
 
@@ -128,5 +129,6 @@ export function vmCommand(): Command {
       else showVm(v);
     });
 
+  addVmIoCommands(vm);
   return vm;
 }

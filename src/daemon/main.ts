@@ -106,6 +106,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<{ close: () => Pro
   log.info({ socket: socketPath, http: opts.http, lab: opts.lab }, "kvmgr daemon ready");
   const close = async () => {
     clearInterval(watcher);
+    services.close();
     await services.vms.monitors.closeAll();
     await unixApp.close();
     await tcpApp?.close();

@@ -1,19 +1,60 @@
 /** The services of one daemon, wired together. */
+import type { Registry } from "prom-client";
 import type { DaemonContext } from "../context.js";
+import type { EventBus } from "../events/bus.js";
+import { buildMetrics } from "../metrics.js";
 import { Mutex } from "../util/mutex.js";
+import { AddressBook } from "./addresses.js";
+import { GuestAgents } from "./agent.js";
 import { HostService } from "./host.js";
 import { NetworksService } from "./networks.js";
+import { SerialConsoles } from "./serial.js";
+import { StatsSampler } from "./stats.js";
+import { VmRuntime } from "./vm-runtime.js";
 import { VmsService } from "./vms.js";
 
 export interface Services {
   networks: NetworksService;
   vms: VmsService;
   host: HostService;
+  events: EventBus;
+  /** running QEMU of a VM, for the services below */
+  runtime: VmRuntime;
+  serial: SerialConsoles;
+  agents: GuestAgents;
+  addresses: AddressBook;
+  stats: StatsSampler;
+  metrics: Registry;
+  /** stops the timers and connections of the services (the VMs keep running) */
+  close(): void;
 }
 
 export function createServices(ctx: DaemonContext): Services {
   const lock = new Mutex();
   const networks = new NetworksService(ctx, lock);
   const vms = new VmsService(ctx, lock, networks);
-  return { networks, vms, host: new HostService(ctx, networks) };
+  const runtime = new VmRuntime(ctx, vms);
+  const serial = new SerialConsoles(ctx, runtime);
+  const agents = new GuestAgents(ctx, runtime);
+  const addresses = new AddressBook(ctx, runtime, agents);
+  vms.addresses = addresses;
+  const stats = new StatsSampler(ctx, runtime, vms.monitors);
+  return {
+    networks,
+    vms,
+    host: new HostService(ctx, networks),
+    events: ctx.events,
+    runtime,
+    serial,
+    agents,
+    addresses,
+    stats,
+    metrics: buildMetrics(ctx, runtime, stats),
+    close: () => {
+      stats.close();
+      addresses.close();
+      serial.close();
+      agents.close();
+    },
+  };
 }
