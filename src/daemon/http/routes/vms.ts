@@ -8,7 +8,7 @@ const NameParams = Type.Object({ name: Type.String() });
 type NameParams = { name: string };
 
 export function vmRoutes(app: FastifyInstance, s: Services): void {
-  app.get("/v1/vms", { schema: { response: { 200: Type.Array(Vm) } } }, () => s.vms.list());
+  app.get("/v1/vms", { config: { response: Type.Array(Vm) } }, () => s.vms.list());
   app.post<{ Body: unknown }>("/v1/vms", { schema: { body: VmCreate } }, async (req, reply) => {
     const vm = await s.vms.create(req.body as VmCreate);
     return reply.status(201).send(vm);
