@@ -80,7 +80,7 @@ export function vmIoRoutes(app: FastifyInstance, s: Services): void {
 
   app.post<{ Params: NameParams; Body: ExecRequest }>(
     "/v1/vms/:name/exec",
-    { schema: { params: NameParams, body: ExecRequest, response: { 200: ExecResult } } },
+    { schema: { params: NameParams, body: ExecRequest }, config: { response: ExecResult } },
     (req) => s.agents.exec(req.params.name, req.body),
   );
 
@@ -93,7 +93,7 @@ export function vmIoRoutes(app: FastifyInstance, s: Services): void {
     },
   );
 
-  app.get<{ Params: NameParams; Querystring: { since?: string } }>("/v1/vms/:name/stats", { schema: { params: NameParams, response: { 200: VmStats } } }, (req) => {
+  app.get<{ Params: NameParams; Querystring: { since?: string } }>("/v1/vms/:name/stats", { schema: { params: NameParams }, config: { response: VmStats } }, (req) => {
     const name = req.params.name;
     s.vms.show(name); // 404 for an unknown VM
     const since = req.query.since === undefined ? 0 : Number(req.query.since);
