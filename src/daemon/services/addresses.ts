@@ -12,10 +12,15 @@ import type { VmRuntime } from "./vm-runtime.js";
 
 const REFRESH_MS = 3000;
 const AGENT_TIMEOUT_MS = 2000;
+/** A guest whose agent stayed silent this often is asked only every BACKOFF_MS. */
+const SILENT_LIMIT = 5;
+const BACKOFF_MS = 30_000;
 
 export class AddressBook {
   private neigh: NeighEntry[] = [];
   private readonly agent = new Map<string, AgentAddress[]>();
+  /** per VM: agent polls that failed in a row, and when the last was tried */
+  private readonly silent = new Map<string, { failures: number; lastTry: number }>();
   private readonly timer: NodeJS.Timeout;
   private refreshing: Promise<void> | null = null;
 
@@ -25,7 +30,10 @@ export class AddressBook {
     private readonly agents: GuestAgents,
   ) {
     ctx.events.subscribe((e) => {
-      if ((e.type === "vm.state" && (e.state === "shutoff" || e.state === "crashed")) || e.type === "vm.deleted") this.agent.delete(e.vm);
+      if ((e.type === "vm.state" && (e.state === "shutoff" || e.state === "crashed")) || e.type === "vm.deleted") {
+        this.agent.delete(e.vm);
+        this.silent.delete(e.vm);
+      }
     });
     this.timer = setInterval(() => void this.refresh(), REFRESH_MS);
     this.timer.unref();
@@ -51,14 +59,20 @@ export class AddressBook {
     const [neigh] = await Promise.all([
       readNeighbours(this.ctx.run, this.ctx.ns).catch(() => this.neigh),
       ...running.map(async (r) => {
+        const quiet = this.silent.get(r.name);
+        const now = Date.now();
+        // A guest without an agent (yet, or at all) must not keep its agent connection busy.
+        if (quiet && quiet.failures >= SILENT_LIMIT && now - quiet.lastTry < BACKOFF_MS) return;
         try {
           const ifaces = await this.agents.interfaces(r.name, AGENT_TIMEOUT_MS);
+          this.silent.delete(r.name);
           this.agent.set(
             r.name,
             ifaces.flatMap((i) => i.ips.map((a) => ({ mac: i.mac, address: a.address, prefix: a.prefix, family: a.family }))),
           );
         } catch {
           // No agent (yet): what it said last stays until the VM stops.
+          this.silent.set(r.name, { failures: (quiet?.failures ?? 0) + 1, lastTry: now });
         }
       }),
     ]);

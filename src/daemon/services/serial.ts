@@ -29,6 +29,8 @@ class Console {
   readonly viewers = new Set<SerialViewer>();
   socket: Socket | null = null;
   connecting = false;
+  /** typed while the connection was being made (bounded: keystrokes, not uploads) */
+  pending: Buffer[] = [];
   constructor(
     readonly vm: string,
     readonly pid: number,
@@ -64,6 +66,7 @@ export class SerialConsoles {
       scrollback: c.ring.read(),
       write: (data) => {
         if (c.socket && !c.socket.destroyed) c.socket.write(data);
+        else if (c.pending.reduce((n, b) => n + b.length, 0) < 64 * 1024) c.pending.push(data);
       },
       close: () => void c.viewers.delete(viewer),
     };
@@ -102,6 +105,7 @@ export class SerialConsoles {
     s.on("connect", () => {
       c.connecting = false;
       c.socket = s;
+      for (const b of c.pending.splice(0)) s.write(b);
       this.ctx.log.debug({ vm: c.vm }, "serial console attached");
     });
     s.on("data", (chunk: Buffer) => {
@@ -125,6 +129,7 @@ export class SerialConsoles {
   private end(c: Console): void {
     c.socket?.destroy();
     c.socket = null;
+    c.pending = [];
     for (const v of c.viewers) v.onEnd();
     c.viewers.clear();
   }
