@@ -269,6 +269,22 @@ describe("consoles, guest agent, addresses, stats and metrics of a running VM", 
     }
   });
 
+  test("after the daemon is killed and restarted, console, agent and stats come back", async () => {
+    await d.restart({ hard: true });
+    // The dead daemon's connections to QEMU's single-client sockets are gone; the new one takes them.
+    const ws = await c.serial("vm1", { scrollback: false });
+    sockets.push(ws);
+    const out = collect(ws);
+    await until("the serial console after the restart", 20000, () => {
+      ws.send(Buffer.from(`echo kvmgr-$((${R}+4))\n`));
+      return out.text().includes(`kvmgr-${R + 4}`) ? true : undefined;
+    }, 1000);
+    ws.close();
+    assert.equal(await d.ok("vm", "exec", "vm1", "--", "/bin/echo", "again"), "again\n");
+    const s = await until("a stats sample after the restart", 10000, async () => (await c.stats("vm1")).samples.at(-1), 200);
+    assert.equal(s.pid, (await d.json<Vm>("vm", "show", "vm1")).pid);
+  });
+
   test("agent shutdown powers the guest off: shutoff (not crashed), consoles close", async () => {
     const ev = await c.events({ types: ["vm.state"], vm: ["vm1"] });
     streams.push(ev);
