@@ -8,7 +8,7 @@ import { renderQemuArgv, testGuestCmdline } from "../src/core/render/qemu-argv.j
 import { networkRunPaths } from "../src/core/plan/network-plan.js";
 import { vmRunPaths } from "../src/core/plan/vm-plan.js";
 import { validateNetworkCreate } from "../src/core/validate/network.js";
-import type { VmSpec } from "../src/core/validate/vm.js";
+import { SPEC_DEFAULTS, type VmSpec } from "../src/core/validate/vm.js";
 import { testGuestPaths } from "../src/daemon/services/vms.js";
 import { readPidFile, terminate } from "../src/host/proc.js";
 import { runCli, startLabDaemon, until } from "../src/testing/lab.js";
@@ -89,7 +89,7 @@ async function main(): Promise<void> {
       await d.ok("vm", "delete", name, "--force");
 
       // The seed's way: a tap on the bridge and the same qemu command, run directly.
-      const spec: VmSpec = { name: `f${i}`, memoryMiB: 128, vcpus: 1, nics: [{ network: "floor", mac: mac(i, 2), model: "virtio" }], image: "test-guest", kernel: null, initrd: null, cmdline: null, autostart: false };
+      const spec: VmSpec = { name: `f${i}`, memoryMiB: 128, vcpus: 1, nics: [{ network: "floor", mac: mac(i, 2), model: "virtio" }], image: "test-guest", kernel: null, initrd: null, cmdline: null, autostart: false, ...SPEC_DEFAULTS };
       const paths = vmRunPaths(floorDir, spec.name);
       mkdirSync(paths.dir, { recursive: true });
       const argv = renderQemuArgv({

@@ -37,7 +37,7 @@ describe("vm golden files", () => {
     test(c, () => {
       const dir = new URL(`vm/${c}/`, root);
       const input = JSON.parse(readFileSync(new URL("spec.json", dir), "utf8")) as VmCreate;
-      const spec = validateVmCreate(input, { vms: [], networks: ["lab1"], randomBytes: () => new Uint8Array([1, 2, 3]) });
+      const { spec } = validateVmCreate(input, { vms: [], networks: ["lab1"], randomBytes: () => new Uint8Array([1, 2, 3]) });
       const paths = vmRunPaths("/run/kvmgr", spec.name);
       const steps = planVmStart({
         spec,

@@ -10,6 +10,7 @@ import { hostNs } from "../../src/host/netns.js";
 import { RecordingRunner } from "../../src/host/runner.js";
 import type { DaemonContext } from "../../src/daemon/context.js";
 import { EventBus } from "../../src/daemon/events/bus.js";
+import { OsinfoDb } from "../../src/host/osinfo/osinfo-db.js";
 
 describe("HTTP API", () => {
   let app: FastifyInstance;
@@ -19,7 +20,7 @@ describe("HTTP API", () => {
   before(async () => {
     const ctx: DaemonContext = {
       run, ns: hostNs("t"), store, log: pino({ level: "silent" }), stateDir: "/nonexistent", runDir: "/nonexistent/run",
-      cacheDir: "/nonexistent/cache", lab: "t", accel: () => Promise.resolve({ accel: "tcg", reason: "test" }), events: new EventBus(),
+      cacheDir: "/nonexistent/cache", diskDir: "/nonexistent/disks", osinfo: new OsinfoDb([new URL("../../fixtures/osinfo", import.meta.url).pathname], null), lab: "t", accel: () => Promise.resolve({ accel: "tcg", reason: "test" }), events: new EventBus(),
     };
     const services = createServices(ctx);
     app = await buildServer({ services, log: ctx.log, token: null });
