@@ -5,7 +5,7 @@ import { connect } from "node:net";
 import { pino } from "pino";
 import { KvmgrError } from "../api/errors.js";
 import { ensureLab, hostNs } from "../host/netns.js";
-import { processRunner } from "../host/runner.js";
+import { processRunner, timedRunner } from "../host/runner.js";
 import { chooseAccel, type AccelChoice } from "../host/qemu/accel.js";
 import type { DaemonContext } from "./context.js";
 import { EventBus } from "./events/bus.js";
@@ -54,7 +54,9 @@ export async function runDaemon(opts: DaemonOptions): Promise<{ close: () => Pro
     if (await socketInUse(socketPath)) throw new KvmgrError("KVMGR_ERR_HOST_UNSUPPORTED", `Another kvmgr daemon already serves ${opts.stateDir}.`);
     rmSync(socketPath, { force: true });
   }
-  const run = processRunner;
+  const run = log.isLevelEnabled("debug")
+    ? timedRunner(processRunner, (argv, code, ms) => log.debug({ argv, code, ms: Math.round(ms) }, "host command"))
+    : processRunner;
   if (opts.lab) await ensureLab(run, opts.lab);
   const store = openSqliteStore(`${opts.stateDir}/kvmgr.db`);
   let accel: Promise<AccelChoice> | null = null;

@@ -72,3 +72,20 @@ export class RecordingRunner implements Runner {
     return Promise.resolve(r);
   }
 }
+
+/** Wraps a runner to report each command's argv, exit code and duration (debug logging). */
+export function timedRunner(inner: Runner, report: (argv: readonly string[], code: number | null, ms: number) => void): Runner {
+  return {
+    async run(argv, opts) {
+      const t0 = performance.now();
+      try {
+        const r = await inner.run(argv, opts);
+        report(argv, r.code, performance.now() - t0);
+        return r;
+      } catch (e) {
+        report(argv, null, performance.now() - t0);
+        throw e;
+      }
+    },
+  };
+}

@@ -4,5 +4,5 @@ import { HostInfo } from "../../../api/host.js";
 import type { Services } from "../../services/index.js";
 
 export function hostRoutes(app: FastifyInstance, s: Services): void {
-  app.get("/v1/host", { schema: { response: { 200: HostInfo } } }, () => s.host.show());
+  app.get("/v1/host", { config: { response: HostInfo } }, () => s.host.show());
 }

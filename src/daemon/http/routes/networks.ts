@@ -8,7 +8,7 @@ const NameParams = Type.Object({ name: Type.String() });
 type NameParams = { name: string };
 
 export function networkRoutes(app: FastifyInstance, s: Services): void {
-  app.get("/v1/networks", { schema: { response: { 200: Type.Array(Network) } } }, () => s.networks.list());
+  app.get("/v1/networks", { config: { response: Type.Array(Network) } }, () => s.networks.list());
   app.post<{ Body: unknown }>("/v1/networks", { schema: { body: NetworkCreate } }, async (req, reply) => {
     const net = await s.networks.create(req.body as NetworkCreate);
     return reply.status(201).send(net);

@@ -15,7 +15,7 @@ const ShutdownQuery = Type.Object({ timeout: Type.Optional(Type.String({ pattern
 const flag = (v: string | undefined) => v === "true" || v === "1";
 
 export function vmRoutes(app: FastifyInstance, s: Services): void {
-  app.get("/v1/vms", { schema: { response: { 200: Type.Array(Vm) } } }, () => s.vms.list());
+  app.get("/v1/vms", { config: { response: Type.Array(Vm) } }, () => s.vms.list());
   app.post<{ Body: unknown }>("/v1/vms", { schema: { body: VmCreate } }, async (req, reply) => {
     const vm = await s.vms.create(req.body as VmCreate);
     return reply.status(201).send(vm);
