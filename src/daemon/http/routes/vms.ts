@@ -42,7 +42,7 @@ export function vmRoutes(app: FastifyInstance, s: Services): void {
     const b = req.body as DiskResizeT;
     return s.storage.resizeDisk(req.params.name, Number(req.params.index), b.sizeBytes, b.force);
   });
-  app.get<{ Params: NameParams }>("/v1/vms/:name/snapshots", { schema: { params: NameParams, response: { 200: Type.Array(Snapshot) } } }, (req) => s.storage.listSnapshots(req.params.name));
+  app.get<{ Params: NameParams }>("/v1/vms/:name/snapshots", { schema: { params: NameParams }, config: { response: Type.Array(Snapshot) } }, (req) => s.storage.listSnapshots(req.params.name));
   app.post<{ Params: NameParams; Body: unknown }>("/v1/vms/:name/snapshots", { schema: { params: NameParams, body: SnapshotCreate } }, async (req, reply) => {
     const snap = await s.storage.createSnapshot(req.params.name, (req.body as { name: string }).name);
     return reply.status(201).send(snap);
@@ -52,7 +52,7 @@ export function vmRoutes(app: FastifyInstance, s: Services): void {
     await s.storage.deleteSnapshot(req.params.name, req.params.snapshot);
     return reply.status(204).send();
   });
-  app.get<{ Querystring: { search?: string } }>("/v1/os", { schema: { querystring: Type.Object({ search: Type.Optional(Type.String({ maxLength: 200 })) }), response: { 200: Type.Array(OsInfo) } } }, (req) =>
+  app.get<{ Querystring: { search?: string } }>("/v1/os", { schema: { querystring: Type.Object({ search: Type.Optional(Type.String({ maxLength: 200 })) }) }, config: { response: Type.Array(OsInfo) } }, (req) =>
     s.os.list(req.query.search),
   );
 }
