@@ -128,7 +128,7 @@ export async function startLabDaemon(opts: { prefix?: string; http?: string } = 
     stopDaemon,
     startDaemon,
     daemonExited: async () => {
-      const d = daemon as ChildProcess | null;
+      const d = daemon;
       if (!d || d.exitCode !== null || d.signalCode !== null) {
         daemon = null;
         return;
