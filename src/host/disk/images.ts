@@ -77,10 +77,10 @@ export async function listImageSnapshots(run: Runner, path: string): Promise<Ima
   return (info.snapshots ?? []).map((s) => ({ name: s.name, createdMs: s["date-sec"] * 1000 + Math.floor(s["date-nsec"] / 1e6), vmStateBytes: s["vm-state-size"] }));
 }
 
-/** qemu-img snapshot: -c create, -a apply (revert), -d delete. The image must not be in use. */
+/** qemu-img snapshot: -c create, -a apply (revert), -d delete. The image must not be in use. (No -f: qemu-img 7.2 takes none here; kvmgr only snapshots qcow2 images it checked.) */
 export async function imageSnapshot(run: Runner, op: "create" | "apply" | "delete", path: string, name: string): Promise<void> {
   const flag = { create: "-c", apply: "-a", delete: "-d" }[op];
-  await run.run(["qemu-img", "snapshot", "-f", "qcow2", flag, name, path], { timeoutMs: 600000 });
+  await run.run(["qemu-img", "snapshot", "-q", flag, name, path], { timeoutMs: 600000 });
 }
 
 /** Grows an image that no QEMU holds (a running VM's disks grow through QMP block_resize). */
