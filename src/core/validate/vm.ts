@@ -252,7 +252,9 @@ export function validateVmEdit(current: VmSpec, edit: VmEdit, ctx: VmContext): V
   const remove = new Set(edit.removeDisks ?? []);
   for (const i of remove) if (i >= current.disks.length) throw invalid("removeDisks", `VM '${current.name}' has no disk ${i} (it has ${current.disks.length}).`);
   const kept = current.disks.filter((_, i) => !remove.has(i));
-  const { disks: added, steps, newBytes } = planDisks(current.name, edit.disks ?? [], os, { ...ctx, vms: others }, others, kept);
+  // A detached disk's file stays: its name is not reused.
+  const taken = new Set([...(ctx.takenPaths ?? []), ...current.disks.map((d) => d.path)]);
+  const { disks: added, steps, newBytes } = planDisks(current.name, edit.disks ?? [], os, { ...ctx, vms: others, takenPaths: taken }, others, kept);
   const cdrom = edit.cdrom === undefined ? current.cdrom : cdromOf(edit.cdrom, ctx);
   let bootOrder = edit.bootOrder ?? current.bootOrder;
   if (edit.bootOrder === undefined && cdrom !== null && current.cdrom === null && !bootOrder.includes("cdrom")) bootOrder = ["cdrom", ...bootOrder];
