@@ -66,6 +66,23 @@ describe("HTTP API", () => {
     assert.equal(s.json<{ error: { message: string } }>().error.message, "VM 'nope' does not exist.");
   });
 
+  test("GET /v1/os searches the OS database; VM edits and shutdown timeouts are checked", async () => {
+    const all = await app.inject({ method: "GET", url: "/v1/os" });
+    assert.equal(all.statusCode, 200);
+    assert.deepEqual(all.json<{ id: string }[]>().map((o) => o.id), ["exampleos1", "exampleos2", "legacyos1"]);
+    const some = await app.inject({ method: "GET", url: "/v1/os?search=legacy" });
+    assert.deepEqual(some.json<{ id: string }[]>().map((o) => o.id), ["legacyos1"]);
+    const edit = await app.inject({ method: "PATCH", url: "/v1/vms/nope", payload: { memoryMiB: 1 } });
+    assert.equal(edit.statusCode, 400);
+    assert.match(edit.json<{ error: { message: string } }>().error.message, /memory must be a whole number/);
+    const boot = await app.inject({ method: "PATCH", url: "/v1/vms/nope", payload: { bootOrder: ["floppy"] } });
+    assert.match(boot.json<{ error: { message: string } }>().error.message, /boot device must be one of network, disk, cdrom/);
+    const t = await app.inject({ method: "POST", url: "/v1/vms/nope/shutdown?timeout=soon" });
+    assert.equal(t.statusCode, 400);
+    assert.match(t.json<{ error: { message: string } }>().error.message, /timeout is a whole number of seconds/);
+    assert.equal((await app.inject({ method: "POST", url: "/v1/vms/nope/pause" })).statusCode, 404);
+  });
+
   test("TCP needs the token; the unix socket does not", async () => {
     assert.equal((await tcp.inject({ method: "GET", url: "/v1/networks" })).statusCode, 401);
     assert.equal((await tcp.inject({ method: "GET", url: "/v1/networks", headers: { authorization: "Bearer wrong" } })).statusCode, 401);
