@@ -94,6 +94,13 @@ export class SerialConsole {
     return { output: lines.join("\n").trim(), code: Number(m[2]) };
   }
 
+  /** Waits until the console has printed something matching `re` (since it was opened). */
+  async expect(re: RegExp, timeoutMs = 30000): Promise<string> {
+    const m = await this.waitFor(re, 0, timeoutMs);
+    if (!m) throw new Error(`the serial console did not print ${String(re)} within ${timeoutMs} ms; last output: ${JSON.stringify(this.buf.slice(-400))}`);
+    return m[0];
+  }
+
   /** Sends a line without waiting for anything (e.g. `poweroff`, after which no shell answers). */
   send(line: string): void {
     this.sock.write(`${line}\r`);

@@ -98,6 +98,25 @@ describe("daemon killed with -9 in the middle of VM operations", () => {
     assert.equal((await d.json<Vm>("vm", "show", "e1")).state, "shutoff", "a requested stop is not a crash");
   });
 
+  test("offline snapshots are made whole on every disk: a create undone, a delete completed", async () => {
+    await d.ok("vm", "create", "sv", "--image", "test-guest", "--disk", "16M", "--disk", "16M");
+    expected.add("sv");
+    const snaps = () => d.json<{ name: string }[]>("vm", "snapshot", "list", "sv");
+    const disks = (await d.json<Vm>("vm", "show", "sv")).disks.map((x) => x.path);
+    const tags = (p: string) => JSON.parse(spawnSync("qemu-img", ["info", "-U", "--output=json", p], { encoding: "utf8" }).stdout).snapshots?.length ?? 0;
+    await crashAt("vm.snapshot-create:after-first-disk", "vm", "snapshot", "create", "sv", "s1");
+    await invariants("snapshot create after first disk");
+    assert.deepEqual(await snaps(), []);
+    assert.deepEqual(disks.map(tags), [0, 0], "no disk keeps half a snapshot");
+    await d.ok("vm", "snapshot", "create", "sv", "s1");
+    assert.deepEqual(disks.map(tags), [1, 1]);
+    await crashAt("vm.snapshot-delete:after-first-disk", "vm", "snapshot", "delete", "sv", "s1");
+    await invariants("snapshot delete after first disk");
+    assert.deepEqual(disks.map(tags), [0, 0], "the delete was completed");
+    await d.ok("vm", "delete", "sv");
+    expected.delete("sv");
+  });
+
   test("delete finishes: the VM, its QEMU, taps and disks are gone", async () => {
     await d.ok("vm", "start", "e1");
     expected.delete("e1");

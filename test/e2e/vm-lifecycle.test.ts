@@ -4,6 +4,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
 import type { Vm } from "../../src/api/vm.js";
 import { startLabDaemon, until, type LabDaemon } from "../../src/testing/lab.js";
 import { SerialConsole, serialPath } from "../../src/testing/serial.js";
@@ -90,6 +91,23 @@ describe("VM lifecycle through QMP", () => {
     } finally {
       con.close();
     }
+  });
+
+  test("a guest that powers off while the daemon is away shows shutoff when it is back", async () => {
+    const { vm, con } = await boot();
+    try {
+      await d.stopDaemon();
+      con.send("poweroff");
+      await con.expect(/Power down/);
+    } finally {
+      con.close();
+    }
+    assert.ok(vm.pid && existsSync(`/proc/${vm.pid}`), "QEMU waits for the daemon (-no-shutdown)");
+    await d.startDaemon();
+    const v = await show();
+    assert.equal(v.state, "shutoff");
+    assert.ok(!existsSync(`/proc/${vm.pid}/cmdline`) || !readFileSync(`/proc/${vm.pid}/cmdline`, "utf8").includes(d.stateDir), "QEMU ended");
+    assert.deepEqual(taps(d.lab), []);
   });
 
   test("ACPI shutdown of a guest that ignores it times out with one sentence; QEMU killed with -9 shows crashed within 2 s", async () => {

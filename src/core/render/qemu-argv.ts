@@ -108,6 +108,10 @@ export function renderQemuArgv(input: QemuArgvInput): string[] {
     "-smp", String(spec.vcpus),
     "-nodefaults",
     "-no-user-config",
+    // A guest's power-off stops the VM instead of ending QEMU: the daemon sees it (QMP
+    // SHUTDOWN, or status "shutdown" when it adopts the VM after being away) and ends QEMU
+    // itself, so a guest that powered off while the daemon was down is not taken for a crash.
+    "-no-shutdown",
     "-display", "none",
     "-vga", "std",
     "-vnc", `unix:${e(paths.vnc)}`,

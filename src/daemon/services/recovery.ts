@@ -2,7 +2,9 @@
  * Finishing or rolling back what a killed daemon left half-done, from the operations
  * journal (intent recorded before the first host change, cleared with the last store
  * write). Creations roll back (their new disk images go unless a stored definition uses
- * them), starts finish when QEMU came up and roll back otherwise, stops and deletes finish.
+ * them), starts finish when QEMU came up and roll back otherwise, stops and deletes finish,
+ * offline snapshot actions are made whole on every disk (a create undone, a revert or
+ * delete completed).
  */
 import type { HostStep } from "../../core/plan/host-step.js";
 import type { VmSpec } from "../../core/validate/vm.js";
@@ -10,6 +12,8 @@ import { undoSteps } from "../../host/apply.js";
 import { isOurProcessAlive, readPidFile } from "../../host/proc.js";
 import type { OpEntry } from "../store/store.js";
 import type { VmsService } from "./vms.js";
+import { undoOfflineSnapshot } from "./vm-storage.js";
+import { imageSnapshot, listImageSnapshots } from "../../host/disk/images.js";
 
 function strings(v: unknown): string[] {
   return Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : [];
@@ -73,6 +77,20 @@ async function recoverOne(vms: VmsService, op: OpEntry): Promise<void> {
       if (v?.runtime) await vms.cleanupLocked(v, false);
       else await undoSteps(vms.deps(), strings(op.data.taps).map((t): HostStep => ({ kind: "tap.del", name: t })));
       await vms.finishDelete(op.vm, strings(op.data.removeDisks), op.id);
+      return;
+    }
+    case "vm.snapshot": {
+      // qemu-img snapshot actions, per disk: a create is undone, a revert or delete completed.
+      const snap = typeof op.data.snapshot === "string" ? op.data.snapshot : "";
+      const disks = strings(op.data.disks);
+      if (op.data.action === "create") await undoOfflineSnapshot(vms.ctx.run, snap, disks);
+      else if (op.data.action === "apply" || op.data.action === "delete") {
+        for (const p of disks) {
+          const has = (await listImageSnapshots(vms.ctx.run, p).catch(() => [])).some((s) => s.name === snap);
+          if (has) await imageSnapshot(vms.ctx.run, op.data.action, p, snap);
+        }
+      }
+      store.endOp(op.id);
       return;
     }
     default:

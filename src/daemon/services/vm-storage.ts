@@ -16,7 +16,17 @@ import { validateVmCreate, type VmSpec } from "../../core/validate/vm.js";
 import { imageSizes, imageSnapshot, listImageSnapshots, resizeImage } from "../../host/disk/images.js";
 import { blockResize, QmpJobError, snapshotDelete, snapshotLoad, snapshotSave } from "../../host/qemu/qmp-jobs.js";
 import type { QmpMonitor } from "../../host/qemu/qmp-monitor.js";
+import type { Runner } from "../../host/runner.js";
+import { crashPoint } from "../util/crash-point.js";
 import type { VmsService } from "./vms.js";
+
+/** Removes snapshot `snap` from the disks that have it. */
+export async function undoOfflineSnapshot(run: Runner, snap: string, disks: readonly string[]): Promise<void> {
+  for (const p of disks) {
+    const has = (await listImageSnapshots(run, p).catch(() => [])).some((s) => s.name === snap);
+    if (has) await imageSnapshot(run, "delete", p, snap);
+  }
+}
 
 export class VmStorageService {
   constructor(private readonly vms: VmsService) {}
@@ -46,6 +56,26 @@ export class VmStorageService {
     throw e;
   }
 
+  /**
+   * One qemu-img snapshot action on every disk, journaled: a daemon dying between two disks
+   * leaves an entry that recovery completes (apply, delete) or undoes (create).
+   */
+  private async offline(vm: string, action: "create" | "apply" | "delete", snap: string, disks: string[]): Promise<void> {
+    const op = this.ctx.store.beginOp("vm.snapshot", vm, { action, snapshot: snap, disks });
+    try {
+      for (const [i, p] of disks.entries()) {
+        await imageSnapshot(this.ctx.run, action, p, snap);
+        if (i === 0) crashPoint(`vm.snapshot-${action}:after-first-disk`);
+      }
+    } catch (e) {
+      // All disks or none: a snapshot in some disks only could not be reverted whole.
+      if (action === "create") await undoOfflineSnapshot(this.ctx.run, snap, disks);
+      this.ctx.store.endOp(op);
+      throw e;
+    }
+    this.ctx.store.endOp(op);
+  }
+
   async listSnapshots(name: string): Promise<Snapshot[]> {
     const v = this.vms.get(name);
     if (v.spec.disks.length === 0 || v.spec.disks[0]?.format !== "qcow2") return [];
@@ -65,17 +95,7 @@ export class VmStorageService {
         const nodes = disks.map((_, i) => diskNodeName(i));
         await snapshotSave(mon, snap, diskNodeName(0), nodes).catch((e: unknown) => this.jobError(e, "save the snapshot"));
       } else {
-        const done: string[] = [];
-        try {
-          for (const p of disks) {
-            await imageSnapshot(this.ctx.run, "create", p, snap);
-            done.push(p);
-          }
-        } catch (e) {
-          // All disks or none: a snapshot in some disks only could not be reverted whole.
-          for (const p of done) await imageSnapshot(this.ctx.run, "delete", p, snap).catch(() => undefined);
-          throw e;
-        }
+        await this.offline(name, "create", snap, disks);
       }
       this.ctx.log.info({ vm: name, snapshot: snap, live: mon !== null }, "snapshot taken");
       const made = (await this.listSnapshots(name)).find((s) => s.name === snap);
@@ -106,7 +126,7 @@ export class VmStorageService {
         const st = await (await this.vms.qmpOf(name)).queryStatus();
         if (!st.running && this.vms.stateOf(v) === "running") await (await this.vms.qmpOf(name)).cont();
       } else {
-        for (const p of disks) await imageSnapshot(this.ctx.run, "apply", p, snap);
+        await this.offline(name, "apply", snap, disks);
       }
       this.ctx.log.info({ vm: name, snapshot: snap, live: mon !== null }, "snapshot reverted");
       return this.vms.show(name);
@@ -120,7 +140,7 @@ export class VmStorageService {
       await this.existing(name, snap);
       const mon = await this.liveMonitor(name);
       if (mon) await snapshotDelete(mon, snap, disks.map((_, i) => diskNodeName(i))).catch((e: unknown) => this.jobError(e, "delete the snapshot"));
-      else for (const p of disks) await imageSnapshot(this.ctx.run, "delete", p, snap);
+      else await this.offline(name, "delete", snap, disks);
       this.ctx.log.info({ vm: name, snapshot: snap }, "snapshot deleted");
     });
   }

@@ -49,8 +49,11 @@ export class VmsService {
   ) {
     this.monitors = new VmMonitors(ctx.log, {
       onEvent: (vm, e) => {
-        if (e.event === "SHUTDOWN" && e.data.guest === true) this.guestShutdown.add(vm);
-        else if (e.event === "STOP") this.paused.add(vm);
+        if (e.event === "SHUTDOWN" && e.data.guest === true) {
+          this.guestShutdown.add(vm);
+          void this.endPoweredOff(vm);
+          return;
+        } else if (e.event === "STOP") this.paused.add(vm);
         else if (e.event === "RESUME") this.paused.delete(vm);
         else if (e.event !== "RESET") return;
         this.ctx.events.publish({ type: "vm.state", vm, state: this.paused.has(vm) ? "paused" : "running", reason: e.event.toLowerCase() });
@@ -61,6 +64,13 @@ export class VmsService {
         this.reapWhenDead(vm);
       },
     });
+  }
+
+  /** The guest powered off and QEMU waits (-no-shutdown): end it; its exit is reaped as a shutoff. */
+  private endPoweredOff(vm: string): Promise<void> {
+    const cmds = this.monitors.commands(vm);
+    if (!cmds) return Promise.resolve();
+    return cmds.quit().catch((err: unknown) => this.ctx.log.warn({ err, vm }, "could not end the QEMU of a powered-off guest"));
   }
 
   /** QEMU closes QMP a moment before its process is gone: poll briefly, then reap. */
@@ -84,6 +94,14 @@ export class VmsService {
         const cmds = await this.monitors.attach(v.spec.name, this.paths(v.spec.name).qmp);
         const st = await cmds.queryStatus();
         if (st.status === "paused") this.paused.add(v.spec.name);
+        if (st.status === "shutdown") {
+          // The guest powered off while the daemon was away.
+          this.ctx.log.info({ vm: v.spec.name }, "vm found powered off by its guest");
+          this.guestShutdown.add(v.spec.name);
+          await this.endPoweredOff(v.spec.name);
+          await waitFor(() => !this.isAlive(v), 5000);
+          await this.reapDead();
+        }
       } catch (err) {
         this.ctx.log.warn({ err, vm: v.spec.name }, "could not connect to the QMP monitor of a running VM");
       }

@@ -18,4 +18,7 @@ export const CRASH_POINTS = [
   "vm.stop:after-qemu",
   "vm.delete:after-stop",
   "vm.delete:after-disks",
+  "vm.snapshot-create:after-first-disk",
+  "vm.snapshot-apply:after-first-disk",
+  "vm.snapshot-delete:after-first-disk",
 ] as const;
