@@ -70,7 +70,9 @@ export class SerialConsole {
     while (Date.now() < end) {
       const nonce = randomBytes(4).toString("hex");
       const from = this.buf.length;
-      this.sock.write(`\recho "<<"${nonce}":$?>>"\r`);
+      // Ctrl-C first: a line garbled while the guest booted (e.g. an odd quote, which
+      // leaves the shell at its "> " continuation prompt) is dropped.
+      this.sock.write(`\x03\recho "<<"${nonce}":$?>>"\r`);
       if (await this.waitFor(new RegExp(`<<${nonce}:\\d+>>`), from, Math.min(pokeMs, end - Date.now()))) return;
       if (this.closed) break;
     }
