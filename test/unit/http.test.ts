@@ -95,5 +95,8 @@ describe("HTTP API", () => {
     const doc = (await app.inject({ method: "GET", url: "/openapi.json" })).json<{ paths: Record<string, unknown> }>();
     assert.ok(doc.paths["/v1/networks/{name}/start"]);
     assert.ok(doc.paths["/v1/vms"]);
+    // List responses are documented even though they are serialized without the schema.
+    const vmList = doc.paths["/v1/vms"] as { get: { responses: { 200: { content: { "application/json": { schema: { type?: string } } } } } } };
+    assert.equal(vmList.get.responses[200].content["application/json"].schema.type, "array");
   });
 });
