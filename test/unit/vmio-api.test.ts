@@ -18,6 +18,7 @@ import { hostNs } from "../../src/host/netns.js";
 import { RecordingRunner } from "../../src/host/runner.js";
 import type { DaemonContext } from "../../src/daemon/context.js";
 import { EventBus } from "../../src/daemon/events/bus.js";
+import { OsinfoDb } from "../../src/host/osinfo/osinfo-db.js";
 import { KvmgrClient } from "../../src/client/client.js";
 import { KvmgrError } from "../../src/api/errors.js";
 import { runConsole } from "../../src/cli/vm-io.js";
@@ -39,7 +40,7 @@ describe("WebSocket and metrics API", () => {
     const run = new RecordingRunner((argv) => ({ code: 0, stdout: argv.includes("-j") ? "[]" : argv.includes("CLK_TCK") ? "100\n" : "", stderr: "" }));
     const ctx: DaemonContext = {
       run, ns: hostNs("t"), store, log: pino({ level: "silent" }), stateDir: dir, runDir: `${dir}/run`,
-      cacheDir: `${dir}/cache`, lab: "t", accel: () => Promise.resolve({ accel: "tcg", reason: "test" }), events: bus,
+      cacheDir: `${dir}/cache`, diskDir: `${dir}/disks`, osinfo: new OsinfoDb([new URL("../../fixtures/osinfo", import.meta.url).pathname], null), lab: "t", accel: () => Promise.resolve({ accel: "tcg", reason: "test" }), events: bus,
     };
     services = createServices(ctx);
     unixApp = await buildServer({ services, log: ctx.log, token: null });

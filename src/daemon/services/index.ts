@@ -12,10 +12,14 @@ import { SerialConsoles } from "./serial.js";
 import { StatsSampler } from "./stats.js";
 import { VmRuntime } from "./vm-runtime.js";
 import { VmsService } from "./vms.js";
+import { VmStorageService } from "./vm-storage.js";
+import { OsService } from "./os.js";
 
 export interface Services {
   networks: NetworksService;
   vms: VmsService;
+  storage: VmStorageService;
+  os: OsService;
   host: HostService;
   events: EventBus;
   /** running QEMU of a VM, for the services below */
@@ -42,6 +46,8 @@ export function createServices(ctx: DaemonContext): Services {
   return {
     networks,
     vms,
+    storage: new VmStorageService(vms),
+    os: new OsService(ctx),
     host: new HostService(ctx, networks),
     events: ctx.events,
     runtime,
