@@ -4,6 +4,7 @@ import type WebSocket from "ws";
 import { KvmgrError, invalid } from "../api/errors.js";
 import type { VmStatsSample } from "../api/stats.js";
 import type { ExecRequest } from "../api/vm-io.js";
+import type { Vm } from "../api/vm.js";
 import type { KvmgrClient } from "../client/client.js";
 import { clientOf, wantsJson } from "./context.js";
 import { printJson } from "./format.js";
@@ -138,6 +139,29 @@ async function latestSample(c: KvmgrClient, name: string): Promise<VmStatsSample
   try {
     const e = await events.waitFor((x) => x.type === "vm.stats", 5000);
     return (e as { sample: VmStatsSample }).sample;
+  } finally {
+    events.close();
+  }
+}
+
+/**
+ * `vm shutdown --agent`: the guest agent powers the guest off; waits, like the ACPI way,
+ * until the VM is off, or refuses with one sentence after `timeoutS`.
+ */
+export async function agentShutdownAndWait(c: KvmgrClient, name: string, timeoutS: number): Promise<Vm> {
+  // Subscribed first, so that a quick power-off is not missed.
+  const events = await c.events({ types: ["vm.state"], vm: [name] });
+  try {
+    await c.agentShutdown(name);
+    await events.waitFor((e) => e.type === "vm.state" && (e.state === "shutoff" || e.state === "crashed"), timeoutS * 1000).catch(() => undefined);
+    const v = await c.showVm(name);
+    if (v.state === "running" || v.state === "paused") {
+      throw new KvmgrError(
+        "KVMGR_ERR_VM_SHUTDOWN_TIMEOUT",
+        `VM '${name}' is still running ${timeoutS} s after the guest agent was asked to power it off; 'kvmgr vm stop ${name}' forces it off.`,
+      );
+    }
+    return v;
   } finally {
     events.close();
   }

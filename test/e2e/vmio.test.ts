@@ -291,7 +291,7 @@ describe("consoles, guest agent, addresses, stats and metrics of a running VM", 
     const viewer = await c.serial("vm1", { scrollback: false });
     sockets.push(viewer);
     const out = collect(viewer);
-    await d.ok("vm", "agent-shutdown", "vm1");
+    await d.ok("vm", "shutdown", "--agent", "vm1");
     // The guest stops (QEMU waits under -no-shutdown), then the daemon ends QEMU: shutoff, not crashed.
     const e = await ev.waitFor((x) => x.type === "vm.state" && ["shutoff", "crashed"].includes((x as { state: string }).state), 60000);
     assert.equal((e as { state: string }).state, "shutoff");
