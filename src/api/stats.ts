@@ -21,8 +21,11 @@ export const NicStats = Type.Object({
 export type NicStats = Static<typeof NicStats>;
 
 export const DiskStats = Type.Object({
-  /** QEMU's device id (qdev), else its node or drive name */
+  /** QEMU's block node name (`disk0`, `disk1`… in the VM's disk order; `cd0` the CD-ROM), else its device */
   device: Type.String(),
+  /** index in the VM's `disks`, null for a CD-ROM */
+  index: Type.Union([Type.Integer(), Type.Null()]),
+  path: Type.Union([Type.String(), Type.Null()]),
   rdBytes: Type.Number(),
   wrBytes: Type.Number(),
   rdOps: Type.Number(),

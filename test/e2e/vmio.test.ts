@@ -72,7 +72,7 @@ describe("consoles, guest agent, addresses, stats and metrics of a running VM", 
     base = `http://127.0.0.1:${port}`;
     await d.ok("net", "create", "n1", "--mode", "hostonly", "--subnet", "10.0.0.0/24");
     await d.ok("net", "start", "n1");
-    await d.ok("vm", "create", "vm1", "--image", "test-guest", "--memory", "128", "--vcpus", "1", "--network", `n1,mac=${MAC}`);
+    await d.ok("vm", "create", "vm1", "--image", "test-guest", "--memory", "128", "--vcpus", "1", "--network", `n1,mac=${MAC}`, "--disk", "16M");
   });
   after(async () => {
     streams.forEach((s) => s.close());
@@ -227,6 +227,15 @@ describe("consoles, guest agent, addresses, stats and metrics of a running VM", 
     const last = all.samples.at(-1);
     assert.ok(last);
     assert.ok((await c.stats("vm1", last.time)).samples.every((x) => x.time > last.time), "?since= gives newer samples only");
+    // Disk counters move when the guest reads its disk.
+    const disk0 = s.disks.find((x) => x.index === 0);
+    assert.equal(disk0?.device, "disk0");
+    assert.equal(disk0?.path, (await d.json<Vm>("vm", "show", "vm1")).disks[0]?.path);
+    await d.ok("vm", "exec", "vm1", "--", "/bin/dd", "if=/dev/vda", "of=/dev/null", "bs=64k", "count=64");
+    await until("disk read counters to move", 10000, async () => {
+      const latest = (await c.stats("vm1")).samples.at(-1)?.disks.find((x) => x.index === 0);
+      return latest && latest.rdBytes >= (disk0?.rdBytes ?? 0) + 4 * 1024 * 1024 ? true : undefined;
+    }, 250);
     const watch = await d.ok("vm", "stats", "vm1", "--watch", "--json", "--count", "2");
     assert.equal(watch.trim().split("\n").length, 2);
 
@@ -266,6 +275,7 @@ describe("consoles, guest agent, addresses, stats and metrics of a running VM", 
       assert.match(text, /^kvmgr_vm_memory_rss_bytes\{vm="vm1"\} \d+$/m);
       assert.match(text, new RegExp(`^kvmgr_vm_nic_receive_bytes_total\\{vm="vm1",nic="0",mac="${MAC}",network="n1"\\} [1-9]\\d*$`, "m"));
       assert.match(text, /^kvmgr_vm_vcpu_seconds_total\{vm="vm1",vcpu="0"\} [\d.]+$/m);
+      assert.match(text, /^kvmgr_vm_disk_read_bytes_total\{vm="vm1",disk="disk0"\} [1-9]\d*$/m);
     }
   });
 

@@ -7,6 +7,7 @@
 import type { DiskStats, NicStats, VcpuStats, VmStatsSample } from "../../api/stats.js";
 import { cpuPercent, ratePerSec, type IfCounters } from "../../core/stats/proc-parse.js";
 import { Ring } from "../../core/stats/ring.js";
+import { diskNodeName } from "../../core/render/qemu-argv.js";
 import type { QmpBlockStats, QmpCpu } from "../../host/qemu/qmp-commands.js";
 import { clockTicksPerSec, netnsCounters, processCpuTicks, processRssBytes, threadCpuTicks } from "../../host/proc-stats.js";
 import type { DaemonContext } from "../context.js";
@@ -130,11 +131,15 @@ export class StatsSampler {
 
     const diskPrev = new Map<string, QmpBlockStats>();
     const disks: DiskStats[] = blocks.map((b) => {
-      const device = b.qdev ?? (b.device || b.nodeName || "?");
+      const device = b.nodeName || b.device || b.qdev || "?";
+      const i = r.stored.spec.disks.findIndex((_, n) => diskNodeName(n) === device);
+      const index = i < 0 ? null : i;
       diskPrev.set(device, b);
       const p = prev?.disks.get(device);
       return {
         device,
+        index,
+        path: index === null ? (device === "cd0" ? r.stored.spec.cdrom : null) : (r.stored.spec.disks[index]?.path ?? null),
         rdBytes: b.rdBytes,
         wrBytes: b.wrBytes,
         rdOps: b.rdOperations,
