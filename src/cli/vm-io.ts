@@ -42,6 +42,8 @@ export function runConsole(ws: WebSocket, io: ConsoleIo, o: { lingerMs: number; 
       if (linger) clearTimeout(linger);
       io.stdin.off("data", onInput);
       io.stdin.off("end", onEnd);
+      process.off("SIGTERM", onSignal);
+      process.off("SIGHUP", onSignal);
       if (tty) io.stdin.setRawMode?.(false);
       io.stdin.pause();
       ws.off("close", onClose);
@@ -70,6 +72,13 @@ export function runConsole(ws: WebSocket, io: ConsoleIo, o: { lingerMs: number; 
       armLinger();
     };
     const onClose = () => finish("closed");
+    // Killed while in raw mode: the terminal is given back first.
+    const onSignal = () => {
+      finish("closed");
+      process.exitCode = 1;
+    };
+    process.once("SIGTERM", onSignal);
+    process.once("SIGHUP", onSignal);
     ws.on("message", (data: Buffer) => {
       io.stdout.write(data);
       if (stdinEnded) armLinger();
