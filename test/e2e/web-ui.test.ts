@@ -1,0 +1,158 @@
+// The web UI in a real browser (Debian's chromium via playwright-core) against a real daemon
+// in a lab: login, networks, machines, host view, languages. Screenshots: test-results/web-ui/.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import type { Page } from "playwright-core";
+import type { Network } from "../../src/api/network.js";
+import type { Vm } from "../../src/api/vm.js";
+import { startLabDaemon, until, type LabDaemon } from "../../src/testing/lab.js";
+import { freePort, openBrowser, type TestBrowser } from "../../src/testing/browser.js";
+
+describe("web UI", () => {
+  let d: LabDaemon;
+  let b: TestBrowser;
+  let page: Page;
+  let url: string;
+  let token: string;
+
+  before(async () => {
+    const port = await freePort();
+    d = await startLabDaemon({ http: `127.0.0.1:${port}`, prefix: "kvw" });
+    url = `http://127.0.0.1:${port}`;
+    token = readFileSync(`${d.stateDir}/token`, "utf8").trim();
+    b = await openBrowser("web-ui");
+    page = b.page;
+  });
+  after(async () => {
+    await b?.close();
+    await d?.close();
+  });
+
+  test("login refuses a wrong token and accepts the daemon's", async () => {
+    await page.goto(url);
+    await page.getByLabel("Token", { exact: true }).fill("not-the-token");
+    await page.getByRole("button", { name: "Log in" }).click();
+    await page.getByText("The daemon refused this token.").waitFor();
+    await b.shot("login-refused");
+    await page.getByLabel("Token", { exact: true }).fill(token);
+    await page.getByRole("button", { name: "Log in" }).click();
+    await page.getByRole("heading", { name: "Virtual machines" }).waitFor();
+    await b.shot("machines-empty");
+  });
+
+  test("deep links load the UI; unknown API paths stay JSON errors", async () => {
+    const r = await fetch(`${url}/networks/whatever`);
+    assert.equal(r.status, 200);
+    assert.match(await r.text(), /<div id="root">/);
+    const api = await fetch(`${url}/v1/nope`, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(api.status, 404);
+    assert.equal(((await api.json()) as { error: { code: string } }).error.code, "KVMGR_ERR_NOT_FOUND");
+    const asset = await fetch(`${url}/assets/missing.js`);
+    assert.equal(asset.status, 404);
+  });
+
+  test("create a NAT network: the form checks fields as the API does", async () => {
+    await page.getByRole("link", { name: "Networks" }).click();
+    await page.getByRole("link", { name: "New network" }).click();
+    await page.getByLabel("Name", { exact: true }).fill("bad name");
+    await page.getByLabel("Subnet", { exact: true }).fill("10.0.0.0/33");
+    await page.getByRole("button", { name: "Create network" }).click();
+    // The schema's hints, next to their fields, before anything reaches the daemon.
+    await page.getByText("A name must be 1 to 63 letters").waitFor();
+    await page.getByText("A subnet must be an IPv4 address and a prefix length").waitFor();
+    await b.shot("network-form-invalid");
+    assert.deepEqual(await d.json<Network[]>("net", "list"), []);
+
+    // A refusal only the daemon can make (the gateway outside the subnet) lands next to its field.
+    await page.getByLabel("Name", { exact: true }).fill("natnet");
+    await page.getByLabel("Subnet", { exact: true }).fill("10.77.0.0/24");
+    await page.getByLabel("Gateway", { exact: true }).fill("10.78.0.1");
+    await page.getByRole("button", { name: "Create network" }).click();
+    const gwError = page.locator("#net-gateway-error");
+    await gwError.waitFor();
+    assert.match(await gwError.innerText(), /outside the subnet/);
+    await b.shot("network-form-server-error");
+
+    await page.getByLabel("Gateway", { exact: true }).fill("");
+    await page.getByRole("button", { name: "Create network" }).click();
+    await page.getByRole("heading", { name: /natnet/ }).waitFor();
+    await page.getByText("Active", { exact: true }).first().waitFor();
+    const net = await d.json<Network>("net", "show", "natnet");
+    assert.equal(net.mode, "nat");
+    assert.equal(net.active, true);
+    assert.equal(net.subnet, "10.77.0.0/24");
+    await b.shot("network-details");
+  });
+
+  test("the machines list follows a VM: state, address, actions", async () => {
+    await d.ok("vm", "create", "web1", "--image", "test-guest", "--memory", "128", "--network", "natnet");
+    await page.getByRole("link", { name: "Machines" }).click();
+    const row = page.locator('tr[data-vm="web1"]');
+    await row.waitFor();
+    await row.locator('[data-state="shutoff"]').waitFor();
+    await row.getByRole("button", { name: "Start web1" }).click();
+    await row.locator('[data-state="running"]').waitFor({ timeout: 30000 });
+    // The lease shows up in the list as the guest's address.
+    await row.getByText(/10\.77\.0\.\d+/).waitFor({ timeout: 90000 });
+    await b.shot("machines-running");
+    const vm = await d.json<Vm>("vm", "show", "web1");
+    assert.equal(vm.state, "running");
+
+    await row.getByRole("button", { name: "Force off web1" }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "Force off" }).click();
+    await row.locator('[data-state="shutoff"]').waitFor({ timeout: 30000 });
+    assert.equal((await d.json<Vm>("vm", "show", "web1")).state, "shutoff");
+  });
+
+  test("the host view shows bridges, links, NAT rules and dnsmasq", async () => {
+    await page.getByRole("link", { name: "Host" }).click();
+    await page.getByRole("heading", { name: "Bridges" }).waitFor();
+    const net = await d.json<Network>("net", "show", "natnet");
+    await page.locator(`tr[data-bridge="${net.bridge}"]`).waitFor();
+    await page.getByText("eth0", { exact: true }).first().waitFor();
+    // kvmgr's nftables table as the daemon reports it, shown verbatim.
+    const host = await d.json<{ nftables: string }>("host", "show");
+    const firstRule = host.nftables.split("\n").find((l) => l.trim().startsWith("table"));
+    if (firstRule) await page.locator("pre.code").getByText(firstRule.trim()).waitFor();
+    await b.shot("host");
+  });
+
+  test("phone width: the list stacks and stays usable", async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.getByRole("link", { name: "Machines" }).click();
+    await page.locator('tr[data-vm="web1"]').waitFor();
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 1, `no horizontal scrolling at phone width (overflow ${overflow}px)`);
+    await b.shot("phone-machines");
+    await page.setViewportSize({ width: 1280, height: 800 });
+  });
+
+  test("switch to Chinese: labels are translated, and back", async () => {
+    await page.getByLabel("Language", { exact: true }).selectOption("zh");
+    await page.getByRole("heading", { name: "虚拟机" }).waitFor();
+    await page.getByRole("link", { name: "网络" }).waitFor();
+    await page.locator('tr[data-vm="web1"] [data-state="shutoff"]').getByText("已关机").waitFor();
+    await b.shot("machines-zh");
+    await page.getByRole("link", { name: "网络" }).click();
+    await page.getByRole("heading", { name: "虚拟网络" }).waitFor();
+    await b.shot("networks-zh");
+    await page.getByLabel("语言", { exact: true }).selectOption("en");
+    await page.getByRole("heading", { name: "Virtual networks" }).waitFor();
+  });
+
+  test("delete everything from the UI, then log out", async () => {
+    await page.getByRole("link", { name: "Machines" }).click();
+    await page.locator('tr[data-vm="web1"]').getByRole("button", { name: "Delete web1" }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "Delete" }).click();
+    await page.getByText("No virtual machines yet").waitFor();
+    await page.getByRole("link", { name: "Networks" }).click();
+    await page.locator('tr[data-network="natnet"]').getByRole("button", { name: "Delete network natnet" }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "Delete" }).click();
+    await page.getByText("No networks yet").waitFor();
+    await until("nothing left", 10000, async () => ((await d.json<Network[]>("net", "list")).length === 0 && (await d.json<Vm[]>("vm", "list")).length === 0 ? true : undefined));
+    await page.getByRole("button", { name: "Log out" }).click();
+    await page.getByLabel("Token", { exact: true }).waitFor();
+    assert.equal(await page.evaluate(() => sessionStorage.getItem("kvmgr.token")), null);
+  });
+});
