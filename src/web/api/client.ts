@@ -6,7 +6,7 @@ import type { ApiErrorBody } from "../../api/errors.js";
 import type { HostInfo } from "../../api/host.js";
 import type { Lease, Network, NetworkCreate } from "../../api/network.js";
 import type { Vm, VmCreate } from "../../api/vm.js";
-import type { OsInfo, PortForward, PortForwardCreate, VmEdit, VmStats } from "./extra-types.js";
+import type { OsInfo, PortForward, PortForwardCreate, VmCreateFull, VmEdit, VmStats } from "./extra-types.js";
 
 /** An API error: the daemon's code, one-sentence message and the field it concerns. */
 export class ApiError extends Error {
@@ -90,14 +90,20 @@ export class Api {
 
   listVms = () => this.call<Vm[]>("GET", "/v1/vms");
   showVm = (name: string) => this.call<Vm>("GET", `/v1/vms/${n(name)}`);
-  createVm = (body: VmCreate) => this.call<Vm>("POST", "/v1/vms", body);
+  createVm = (body: VmCreate | VmCreateFull) => this.call<Vm>("POST", "/v1/vms", body);
   editVm = (name: string, body: VmEdit) => this.call<Vm>("PATCH", `/v1/vms/${n(name)}`, body);
   startVm = (name: string) => this.call<Vm>("POST", `/v1/vms/${n(name)}/start`);
   /** ACPI power button: the guest shuts itself down */
   shutdownVm = (name: string) => this.call<Vm>("POST", `/v1/vms/${n(name)}/shutdown`);
   /** forced power-off */
   stopVm = (name: string) => this.call<Vm>("POST", `/v1/vms/${n(name)}/stop`);
-  deleteVm = (name: string, force = false) => this.call<void>("DELETE", `/v1/vms/${n(name)}${force ? "?force=true" : ""}`);
+  deleteVm = (name: string, force = false, keepDisks = false) => {
+    const q = [force ? "force=true" : "", keepDisks ? "keepDisks=true" : ""].filter((x) => x !== "").join("&");
+    return this.call<void>("DELETE", `/v1/vms/${n(name)}${q ? `?${q}` : ""}`);
+  };
+  rebootVm = (name: string) => this.call<Vm>("POST", `/v1/vms/${n(name)}/reboot`);
+  pauseVm = (name: string) => this.call<Vm>("POST", `/v1/vms/${n(name)}/pause`);
+  resumeVm = (name: string) => this.call<Vm>("POST", `/v1/vms/${n(name)}/resume`);
   moveNic = (name: string, mac: string, network: string) => this.call<Vm>("POST", `/v1/vms/${n(name)}/nics/${n(mac)}/move`, { network });
   vmStats = (name: string) => this.call<VmStats>("GET", `/v1/vms/${n(name)}/stats`);
 
