@@ -4,18 +4,15 @@
 #
 #   guest/build-test-guest.sh [--force]
 #
-# Output (never committed):
-#   ${KVMGR_CACHE_DIR:-/var/cache/kvmgr}/images/test-guest/{vmlinuz,initrd.img,manifest.json}
+# Output (never committed), in ${KVMGR_CACHE_DIR:-/var/cache/kvmgr}/images/test-guest/:
+#   vmlinuz, initrd.img, manifest.json, and vmlinux (the same kernel
+#   uncompressed, for faster PVH boot; best effort).
 # images/test-guest is a symlink to the current build (.test-guest.XXXXXX) and
-# is swapped atomically, so readers never see a half-built image.
-# Downloaded kernel packages are kept in ${KVMGR_CACHE_DIR}/downloads/.
-#
-# Boot it with e.g.:
-#   qemu-system-x86_64 -accel tcg -machine pc -m 128 -nodefaults -no-user-config \
-#     -kernel .../vmlinuz -initrd .../initrd.img -append 'console=ttyS0 console=tty0 quiet' \
-#     -serial ... -device virtio-net-pci,netdev=n0,romfile= \
-#     -device virtio-serial-pci -device virtserialport,chardev=qga0,name=org.qemu.guest_agent.0
-# See guest/README.md.
+# is swapped atomically, so readers never see a half-built image. If the
+# inputs are unchanged it prints "test guest up to date" and exits 0.
+# The downloaded kernel package is kept in ${KVMGR_CACHE_DIR}/downloads/.
+# Needs root to install missing Debian packages. See guest/README.md for how
+# to boot it.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -29,8 +26,8 @@ format=1
 # Modules wanted in the guest (their dependencies are added from modinfo).
 # Network drivers are loaded first so DHCP starts early; a module that is
 # built in, or absent from this kernel, is skipped.
-mods_net=(virtio_pci virtio_net e1000 e1000e 8139cp)
-mods_rest=(virtio_console virtio_blk virtio_scsi sd_mod virtio_balloon virtio_rng button evdev)
+mods_net=(virtio_pci virtio_net)
+mods_rest=(virtio_console virtio_blk virtio_balloon virtio_rng button evdev)
 
 log() { printf 'build-test-guest: %s\n' "$*" >&2; }
 die() {
@@ -43,7 +40,7 @@ for a in "$@"; do
 	case "$a" in
 	--force | -f) force=1 ;;
 	-h | --help)
-		sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+		sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 		exit 0
 		;;
 	*) die "unknown argument: $a (try --help)" ;;
@@ -127,7 +124,7 @@ input_hash=$(
 		echo "busybox-static $busybox_version"
 		echo "qemu-guest-agent $qemu_ga_version"
 		echo "modules ${mods_net[*]} / ${mods_rest[*]}"
-		# shellcheck disable=SC2086
+		# shellcheck disable=SC2046,SC2086
 		sha256sum "$busybox_bin" "$qemu_ga_bin" $(readlink -f $qemu_ga_libs)
 		cd "$here"
 		find build-test-guest.sh rootfs \( -type f -o -type l \) -printf '%p %m %l\n' | LC_ALL=C sort
@@ -157,8 +154,14 @@ if up_to_date; then
 	exit 0
 fi
 
+# Leftovers of a build that was killed (we hold the lock: nobody else builds).
+current=$(readlink "$out" 2>/dev/null || true)
+for d in "$imgdir"/.build.* "$imgdir"/.test-guest.*; do
+	[ -d "$d" ] && [ ! -L "$d" ] && [ "${d##*/}" != "$current" ] && rm -rf "$d"
+done
+
 t0=$(date +%s.%N)
-scratch=$(mktemp -d "${TMPDIR:-/tmp}/kvmgr-test-guest.XXXXXX")
+scratch=$(mktemp -d "$imgdir/.build.XXXXXX")
 final=$(mktemp -d "$imgdir/.test-guest.XXXXXX")
 published=0
 cleanup() {
@@ -288,6 +291,53 @@ chmod 755 "$root/init"
 
 # --- assemble -----------------------------------------------------------------------
 cp "$vmlinuz" "$final/vmlinuz"
+
+# Also an uncompressed vmlinux (ELF with a PVH entry point): QEMU can boot it
+# directly with -kernel, which skips the firmware-side setup and the in-guest
+# decompression (~0.35 s faster under TCG). Best effort: skipped if the kernel
+# has no PVH support or its payload cannot be decompressed here.
+bz_u() { od -An -tu"$3" -j "$2" -N"$3" "$1" | tr -d ' \n'; } # file, offset, bytes
+bz_x() { od -An -tx1 -j "$2" -N"$3" "$1" | tr -d ' \n'; }
+extract_vmlinux() { # bzImage, output
+	local bz=$1 outf=$2 sects off len tool pkg
+	sects=$(bz_u "$bz" $((0x1f1)) 1)
+	[ "$sects" = 0 ] && sects=4
+	off=$(bz_u "$bz" $((0x248)) 4) # payload_offset, from the protected-mode code
+	len=$(bz_u "$bz" $((0x24c)) 4) # payload_length
+	[ -n "$off" ] && [ -n "$len" ] && [ "$len" -gt 4 ] || return 1
+	off=$(((sects + 1) * 512 + off))
+	case "$(bz_x "$bz" "$off" 6)" in
+	1f8b*) tool="gzip -dc" pkg=gzip ;;
+	fd377a585a00) tool="xz -dc --single-stream" pkg=xz-utils ;;
+	28b52ffd*) tool="zstd -qdc" pkg=zstd ;;
+	02214c18*) tool="lz4 -dc" pkg=lz4 ;;
+	425a68*) tool="bzip2 -dc" pkg=bzip2 ;;
+	5d0000*) tool="xz -dc --format=lzma" pkg=xz-utils ;;
+	894c5a4f*) tool="lzop -dc" pkg=lzop ;;
+	*) return 1 ;;
+	esac
+	if ! command -v "${tool%% *}" >/dev/null && [ "$(id -u)" = 0 ]; then
+		apt_update
+		log "installing $pkg (to unpack the kernel for PVH boot)"
+		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$pkg" >&2 || true
+	fi
+	command -v "${tool%% *}" >/dev/null || return 1
+	# The payload ends with its 4-byte uncompressed size: leave that out.
+	dd if="$bz" bs=64K iflag=skip_bytes,count_bytes skip="$off" count=$((len - 4)) status=none |
+		$tool >"$outf" 2>/dev/null || true
+	[ "$(bz_x "$outf" 0 4)" = 7f454c46 ] # ELF
+}
+vmlinux_file=
+if grep -q '^CONFIG_PVH=y' "$kx/boot/config-$kver" 2>/dev/null; then
+	if extract_vmlinux "$vmlinuz" "$final/vmlinux"; then
+		chmod 644 "$final/vmlinux"
+		vmlinux_file=vmlinux
+	else
+		rm -f "$final/vmlinux"
+		log "warning: could not unpack vmlinux for PVH boot; only vmlinuz is built"
+	fi
+fi
+find "$root" -exec touch -h -d @0 {} + # same inputs, same initrd
 (cd "$root" && find . -mindepth 1 -print0 | LC_ALL=C sort -z |
 	cpio --null -o -H newc -R 0:0 --reproducible --quiet) |
 	gzip -9 -n >"$final/initrd.img"
@@ -322,10 +372,11 @@ cat >"$final/manifest.json" <<EOF
     "sha256": "$(sha256sum "$final/initrd.img" | cut -c1-64)",
     "size": $(stat -c %s "$final/initrd.img")
   },
+  "pvhKernel": $(if [ -n "$vmlinux_file" ]; then printf '{ "file": "%s", "size": %s }' "$vmlinux_file" "$(stat -c %s "$final/$vmlinux_file")"; else printf null; fi),
   "busybox": { "version": "$busybox_upstream", "packageVersion": "$busybox_version" },
   "qemuGa": { "version": "$qemu_ga_upstream", "packageVersion": "$qemu_ga_version" },
   "modules": [$(json_list "$modules_all")],
-  "cmdline": "console=ttyS0 console=tty0 quiet",
+  "cmdline": "console=ttyS0 console=tty0 quiet cryptomgr.notests",
   "bootedMarker": "kvmgr-test-guest: booted",
   "guestAgentPort": "org.qemu.guest_agent.0"
 }
