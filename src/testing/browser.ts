@@ -53,6 +53,8 @@ export async function openBrowser(suite: string, opts: { width?: number; height?
   const page = context.pages()[0] ?? (await context.newPage());
   page.setDefaultTimeout(15000);
   const dir = join(RESULTS, suite);
+  // Only this run's pictures: numbering restarts, so old ones would mislead.
+  rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   let n = 0;
   return {

@@ -15,6 +15,8 @@ describe("web UI", () => {
   let page: Page;
   let url: string;
   let token: string;
+  /** a link of the main navigation */
+  const nav = (name: string) => page.getByRole("navigation").getByRole("link", { name, exact: true });
 
   before(async () => {
     const port = await freePort();
@@ -53,7 +55,7 @@ describe("web UI", () => {
   });
 
   test("create a NAT network: the form checks fields as the API does", async () => {
-    await page.getByRole("link", { name: "Networks" }).click();
+    await nav("Networks").click();
     await page.getByRole("link", { name: "New network" }).click();
     await page.getByLabel("Name", { exact: true }).fill("bad name");
     await page.getByLabel("Subnet", { exact: true }).fill("10.0.0.0/33");
@@ -85,20 +87,70 @@ describe("web UI", () => {
     await b.shot("network-details");
   });
 
-  test("the machines list follows a VM: state, address, actions", async () => {
-    await d.ok("vm", "create", "web1", "--image", "test-guest", "--memory", "128", "--network", "natnet");
-    await page.getByRole("link", { name: "Machines" }).click();
-    const row = page.locator('tr[data-vm="web1"]');
-    await row.waitFor();
-    await row.locator('[data-state="shutoff"]').waitFor();
-    await row.getByRole("button", { name: "Start web1" }).click();
-    await row.locator('[data-state="running"]').waitFor({ timeout: 30000 });
-    // The lease shows up in the list as the guest's address.
-    await row.getByText(/10\.77\.0\.\d+/).waitFor({ timeout: 90000 });
-    await b.shot("machines-running");
+  test("the new-VM wizard creates a test guest and lands on its console", async () => {
+    await nav("Machines").click();
+    await page.getByRole("link", { name: "New VM" }).click();
+    await page.getByRole("heading", { name: /Step 1 of 5/ }).waitFor();
+    await page.getByRole("radio", { name: /Test guest/ }).check();
+    await b.shot("wizard-source");
+    await page.getByRole("button", { name: "Forward" }).click();
+    await page.getByRole("heading", { name: /Step 2 of 5/ }).waitFor();
+    await page.getByRole("button", { name: "Forward" }).click();
+    await page.getByRole("heading", { name: /Step 3 of 5/ }).waitFor();
+    // The schema's hint for a bad value, and Forward refuses to move on.
+    await page.getByLabel("Memory (MiB)", { exact: true }).fill("8");
+    await page.getByRole("button", { name: "Forward" }).click();
+    await page.getByText("Memory must be a whole number of MiB between 16 and 1048576.").waitFor();
+    await page.getByLabel("Memory (MiB)", { exact: true }).fill("128");
+    await page.getByRole("button", { name: "Forward" }).click();
+    await page.getByRole("heading", { name: /Step 4 of 5/ }).waitFor();
+    await page.getByText("The test guest runs from memory").waitFor();
+    await page.getByRole("button", { name: "Forward" }).click();
+    await page.getByRole("heading", { name: /Step 5 of 5/ }).waitFor();
+    await page.getByLabel("Name", { exact: true }).fill("web1");
+    await page.getByLabel("Network", { exact: true }).selectOption("natnet");
+    await b.shot("wizard-finish");
+    await page.getByRole("button", { name: "Begin Installation" }).click();
+    await page.waitForURL(/\/vms\/web1\/console$/, { timeout: 60000 });
+    await page.locator('h1 [data-state="running"]').waitFor({ timeout: 30000 });
     const vm = await d.json<Vm>("vm", "show", "web1");
     assert.equal(vm.state, "running");
+    assert.equal(vm.memoryMiB, 128);
+    assert.equal(vm.image, "test-guest");
+    assert.deepEqual(vm.nics.map((n) => n.network), ["natnet"]);
+  });
 
+  test("the machines list shows the running VM with its lease", async () => {
+    await nav("Machines").click();
+    const row = page.locator('tr[data-vm="web1"]');
+    await row.locator('[data-state="running"]').waitFor();
+    await row.getByText(/10\.77\.0\.\d+/).waitFor({ timeout: 90000 });
+    await b.shot("machines-running");
+    // The network's page lists the lease with the guest's host name.
+    await nav("Networks").click();
+    await page.getByRole("link", { name: "natnet" }).click();
+    await page.locator("tr[data-lease]").getByText("web1").waitFor();
+    await b.shot("network-lease");
+  });
+
+  test("VM details: overview and hardware", async () => {
+    await page.goto(`${url}/vms/web1/overview`);
+    await page.getByRole("heading", { name: "Network interfaces" }).first().waitFor();
+    await page.getByText(/10\.77\.0\.\d+/).first().waitFor();
+    await b.shot("vm-overview");
+    await page.getByRole("tab", { name: "Hardware" }).click();
+    await page.getByRole("heading", { name: "CPUs and memory" }).waitFor();
+    await b.shot("vm-hardware");
+  });
+
+  test("graphical console shows the guest's screen", { skip: "needs API vmio: WebSocket /v1/vms/:name/vnc" }, async () => {});
+  test("serial console echoes a typed command", { skip: "needs API vmio: WebSocket /v1/vms/:name/serial" }, async () => {});
+  test("live CPU graph and sparkline", { skip: "needs API vmio: vm.stats events on /v1/events" }, async () => {});
+  test("move the NIC to another network live", { skip: "needs API net: vm nic move" }, async () => {});
+
+  test("shut the VM down from the UI", async () => {
+    await nav("Machines").click();
+    const row = page.locator('tr[data-vm="web1"]');
     await row.getByRole("button", { name: "Force off web1" }).click();
     await page.getByRole("dialog").getByRole("button", { name: "Force off" }).click();
     await row.locator('[data-state="shutoff"]').waitFor({ timeout: 30000 });
@@ -106,7 +158,7 @@ describe("web UI", () => {
   });
 
   test("the host view shows bridges, links, NAT rules and dnsmasq", async () => {
-    await page.getByRole("link", { name: "Host" }).click();
+    await nav("Host").click();
     await page.getByRole("heading", { name: "Bridges" }).waitFor();
     const net = await d.json<Network>("net", "show", "natnet");
     await page.locator(`tr[data-bridge="${net.bridge}"]`).waitFor();
@@ -120,7 +172,7 @@ describe("web UI", () => {
 
   test("phone width: the list stacks and stays usable", async () => {
     await page.setViewportSize({ width: 390, height: 844 });
-    await page.getByRole("link", { name: "Machines" }).click();
+    await nav("Machines").click();
     await page.locator('tr[data-vm="web1"]').waitFor();
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     assert.ok(overflow <= 1, `no horizontal scrolling at phone width (overflow ${overflow}px)`);
@@ -131,10 +183,10 @@ describe("web UI", () => {
   test("switch to Chinese: labels are translated, and back", async () => {
     await page.getByLabel("Language", { exact: true }).selectOption("zh");
     await page.getByRole("heading", { name: "虚拟机" }).waitFor();
-    await page.getByRole("link", { name: "网络" }).waitFor();
+    await nav("网络").waitFor();
     await page.locator('tr[data-vm="web1"] [data-state="shutoff"]').getByText("已关机").waitFor();
     await b.shot("machines-zh");
-    await page.getByRole("link", { name: "网络" }).click();
+    await nav("网络").click();
     await page.getByRole("heading", { name: "虚拟网络" }).waitFor();
     await b.shot("networks-zh");
     await page.getByLabel("语言", { exact: true }).selectOption("en");
@@ -142,11 +194,11 @@ describe("web UI", () => {
   });
 
   test("delete everything from the UI, then log out", async () => {
-    await page.getByRole("link", { name: "Machines" }).click();
+    await nav("Machines").click();
     await page.locator('tr[data-vm="web1"]').getByRole("button", { name: "Delete web1" }).click();
     await page.getByRole("dialog").getByRole("button", { name: "Delete" }).click();
     await page.getByText("No virtual machines yet").waitFor();
-    await page.getByRole("link", { name: "Networks" }).click();
+    await nav("Networks").click();
     await page.locator('tr[data-network="natnet"]').getByRole("button", { name: "Delete network natnet" }).click();
     await page.getByRole("dialog").getByRole("button", { name: "Delete" }).click();
     await page.getByText("No networks yet").waitFor();

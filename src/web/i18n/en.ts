@@ -242,6 +242,8 @@ export const en = {
   "hw.saved": "Saved.",
   "hw.cpuMemory": "CPUs and memory",
   "hw.memoryMiB": "Memory (MiB)",
+  "hw.bootFixedImage": "This VM boots the {image} image directly.",
+  "hw.bootFixedKernel": "This VM boots a kernel given directly.",
   "hw.bootOrder": "Boot order",
   "hw.cdrom": "CD-ROM image",
   "hw.moveUp": "Move {item} up",

@@ -244,6 +244,8 @@ export const zh: Record<MessageKey, string> = {
   "hw.saved": "已保存。",
   "hw.cpuMemory": "CPU 与内存",
   "hw.memoryMiB": "内存（MiB）",
+  "hw.bootFixedImage": "此虚拟机直接启动 {image} 镜像。",
+  "hw.bootFixedKernel": "此虚拟机直接启动指定的内核。",
   "hw.bootOrder": "启动顺序",
   "hw.cdrom": "光盘镜像",
   "hw.moveUp": "上移 {item}",

@@ -115,7 +115,7 @@ function BootOrder({ vm, current }: { vm: Vm; current: string[] }) {
     return (
       <div className="card">
         <h2>{t("hw.bootOrder")}</h2>
-        <p className="muted">{vm.image ? t("vm.bootImage", { image: vm.image }) : t("vm.bootKernel")}</p>
+        <p className="muted">{vm.image ? t("hw.bootFixedImage", { image: vm.image }) : t("hw.bootFixedKernel")}</p>
       </div>
     );
   }
