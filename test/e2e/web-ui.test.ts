@@ -143,6 +143,18 @@ describe("web UI", () => {
     await b.shot("vm-hardware");
   });
 
+  test("the topology shows the uplink, the NAT bridge, the VM's NIC and the NAT arrow", async () => {
+    await nav("Topology").click();
+    const net = await d.json<Network>("net", "show", "natnet");
+    await page.locator(`[data-bridge-node="${net.bridge}"]`).waitFor();
+    await page.locator('[data-vm-node="web1"]').waitFor();
+    await page.locator("[data-nic-edge^='web1:'].live").waitFor({ state: "attached" });
+    await page.locator('[data-uplink-edge="nat"]').waitFor();
+    await page.getByText("Host uplink eth0").waitFor();
+    await b.shot("topology");
+  });
+
+  test("capture on a network streams decoded packets", { skip: "needs API net: WebSocket /v1/networks/:name/capture" }, async () => {});
   test("graphical console shows the guest's screen", { skip: "needs API vmio: WebSocket /v1/vms/:name/vnc" }, async () => {});
   test("serial console echoes a typed command", { skip: "needs API vmio: WebSocket /v1/vms/:name/serial" }, async () => {});
   test("live CPU graph and sparkline", { skip: "needs API vmio: vm.stats events on /v1/events" }, async () => {});
@@ -155,6 +167,9 @@ describe("web UI", () => {
     await page.getByRole("dialog").getByRole("button", { name: "Force off" }).click();
     await row.locator('[data-state="shutoff"]').waitFor({ timeout: 30000 });
     assert.equal((await d.json<Vm>("vm", "show", "web1")).state, "shutoff");
+    // The topology follows: the NIC has no tap any more.
+    await nav("Topology").click();
+    await page.locator("[data-nic-edge^='web1:']:not(.live)").waitFor({ state: "attached" });
   });
 
   test("the host view shows bridges, links, NAT rules and dnsmasq", async () => {

@@ -85,8 +85,8 @@ export class Api {
   deleteNetwork = (name: string) => this.call<void>("DELETE", `/v1/networks/${n(name)}`);
   leases = (name: string) => this.call<Lease[]>("GET", `/v1/networks/${n(name)}/leases`);
   listForwards = (name: string) => this.call<PortForward[]>("GET", `/v1/networks/${n(name)}/forwards`);
-  addForward = (name: string, body: PortForwardCreate) => this.call<PortForward>("POST", `/v1/networks/${n(name)}/forwards`, body);
-  removeForward = (name: string, id: string) => this.call<void>("DELETE", `/v1/networks/${n(name)}/forwards/${n(id)}`);
+  addForward = (name: string, body: PortForwardCreate) => this.call<Network>("POST", `/v1/networks/${n(name)}/forwards`, body);
+  removeForward = (name: string, proto: string, hostPort: number) => this.call<Network>("DELETE", `/v1/networks/${n(name)}/forwards/${n(proto)}/${hostPort}`);
 
   listVms = () => this.call<Vm[]>("GET", "/v1/vms");
   showVm = (name: string) => this.call<Vm>("GET", `/v1/vms/${n(name)}`);

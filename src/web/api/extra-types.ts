@@ -82,12 +82,13 @@ export function vmMore(vm: Vm): VmMore {
   };
 }
 
+/** A port forward as the daemon shows it, with the VM address it goes to now (branch net). */
 export interface PortForward {
-  id?: string;
-  proto: "tcp" | "udp";
+  proto: string;
   hostPort: number;
   vm: string;
   port: number;
+  ip: string | null;
 }
 
 export interface PortForwardCreate {
@@ -97,5 +98,9 @@ export interface PortForwardCreate {
   port: number;
 }
 
-/** One sample of a VM's counters; rates are computed by the UI from consecutive samples. */
-export type VmStats = Record<string, unknown>;
+/** GET /v1/vms/:name/stats: the daemon's last ten minutes of samples (branch vmio). */
+export interface VmStats {
+  vm: string;
+  intervalMs: number;
+  samples: Record<string, unknown>[];
+}

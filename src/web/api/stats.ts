@@ -16,44 +16,63 @@ export interface Point {
 
 const KEEP = 120;
 
-function num(o: Record<string, unknown>, ...keys: string[]): number | null {
+function num(o: unknown, ...keys: string[]): number | null {
   for (const k of keys) {
-    const path = k.split(".");
     let v: unknown = o;
-    for (const p of path) v = v !== null && typeof v === "object" ? (v as Record<string, unknown>)[p] : undefined;
+    for (const p of k.split(".")) v = v !== null && typeof v === "object" ? (v as Record<string, unknown>)[p] : undefined;
     if (typeof v === "number" && Number.isFinite(v)) return v;
   }
   return null;
 }
 
-interface Raw {
+/** Sum of one numeric field over a list (the NICs or disks of a sample); null if none has it. */
+function sum(list: unknown, key: string): number | null {
+  if (!Array.isArray(list)) return null;
+  let total: number | null = null;
+  for (const x of list) {
+    const v = num(x, key);
+    if (v !== null) total = (total ?? 0) + v;
+  }
+  return total;
+}
+
+export interface Raw {
   t: number;
-  cpuNs: number | null;
+  pid: number | null;
+  cpuS: number | null;
   dr: number | null;
   dw: number | null;
   rx: number | null;
   tx: number | null;
 }
 
-/** Turns one raw sample (whatever names the daemon uses) into a point, given the previous one. */
+/**
+ * Turns one sample of `vm.stats` (src/api/stats.ts on the daemon: QEMU's CPU share of one host
+ * core, RSS, per-NIC and per-disk counters with per-second rates) into a point of the graphs.
+ * Counters become rates from the previous sample when the daemon gives no rate.
+ */
 export function toPoint(sample: Record<string, unknown>, timeMs: number, prev: Raw | null, vcpus: number): { point: Point; raw: Raw } {
-  const t = (num(sample, "time", "timestamp") ?? timeMs) / 1000;
+  const t = (num(sample, "time") ?? timeMs) / 1000;
   const raw: Raw = {
     t,
-    cpuNs: num(sample, "cpuTimeNs", "cpu.timeNs", "cpuNs"),
-    dr: num(sample, "diskReadBytes", "disk.readBytes", "blockReadBytes"),
-    dw: num(sample, "diskWriteBytes", "disk.writeBytes", "blockWriteBytes"),
-    rx: num(sample, "netRxBytes", "net.rxBytes", "rxBytes"),
-    tx: num(sample, "netTxBytes", "net.txBytes", "txBytes"),
+    pid: num(sample, "pid"),
+    cpuS: num(sample, "cpuSeconds"),
+    dr: sum(sample.disks, "rdBytes"),
+    dw: sum(sample.disks, "wrBytes"),
+    rx: sum(sample.nics, "rxBytes"),
+    tx: sum(sample.nics, "txBytes"),
   };
-  const dt = prev ? t - prev.t : 0;
+  // A new QEMU process restarts every counter.
+  const p = prev && prev.pid === raw.pid && t > prev.t ? prev : null;
+  const dt = p ? t - p.t : 0;
   const rate = (a: number | null, b: number | null | undefined) => (a !== null && b != null && dt > 0 && a >= b ? (a - b) / dt : null);
-  let cpu = num(sample, "cpuPercent", "cpu.percent", "cpu");
-  if (cpu === null && raw.cpuNs !== null && prev?.cpuNs != null && dt > 0) {
-    cpu = ((raw.cpuNs - prev.cpuNs) / 1e9 / dt / Math.max(1, vcpus)) * 100;
-  }
-  const memUsed = num(sample, "memoryUsedBytes", "memory.usedBytes", "memUsedBytes", "rssBytes");
-  const memTotal = num(sample, "memoryTotalBytes", "memory.totalBytes", "memTotalBytes");
+  const n = Math.max(1, Array.isArray(sample.vcpus) && sample.vcpus.length > 0 ? sample.vcpus.length : vcpus);
+  // The daemon's CPU share is of one host core (200 = two cores); the graph shows the VM's own capacity.
+  let cpu = num(sample, "cpuPercent");
+  if (cpu === null && raw.cpuS !== null && p?.cpuS != null && dt > 0) cpu = ((raw.cpuS - p.cpuS) / dt) * 100;
+  if (cpu !== null) cpu = cpu / n;
+  const memUsed = num(sample, "memory.rssBytes", "memoryUsedBytes");
+  const memTotal = num(sample, "memory.configuredBytes", "memoryTotalBytes");
   return {
     raw,
     point: {
@@ -61,10 +80,10 @@ export function toPoint(sample: Record<string, unknown>, timeMs: number, prev: R
       cpuPercent: cpu === null ? null : Math.max(0, Math.min(100, cpu)),
       memUsedMiB: memUsed === null ? null : memUsed / 1048576,
       memTotalMiB: memTotal === null ? null : memTotal / 1048576,
-      diskReadBps: rate(raw.dr, prev?.dr),
-      diskWriteBps: rate(raw.dw, prev?.dw),
-      netRxBps: rate(raw.rx, prev?.rx),
-      netTxBps: rate(raw.tx, prev?.tx),
+      diskReadBps: sum(sample.disks, "rdBytesPerSec") ?? rate(raw.dr, p?.dr),
+      diskWriteBps: sum(sample.disks, "wrBytesPerSec") ?? rate(raw.dw, p?.dw),
+      netRxBps: sum(sample.nics, "rxBytesPerSec") ?? rate(raw.rx, p?.rx),
+      netTxBps: sum(sample.nics, "txBytesPerSec") ?? rate(raw.tx, p?.tx),
     },
   };
 }
@@ -84,6 +103,13 @@ export class StatsStore {
     this.series.set(vm, s);
     this.version++;
     this.listeners.forEach((l) => l());
+  }
+  /** History from GET /v1/vms/:name/stats, when this page has none yet (opened mid-run). */
+  seed(vm: string, samples: readonly Record<string, unknown>[], vcpus = 1): void {
+    if ((this.series.get(vm)?.length ?? 0) > 1 || samples.length === 0) return;
+    this.series.delete(vm);
+    this.last.delete(vm);
+    for (const s of samples) this.add(vm, s, Date.now(), vcpus);
   }
   forget(vm: string): void {
     this.series.delete(vm);

@@ -5,7 +5,7 @@ import { useI18n } from "../i18n/index.js";
 import type { MessageKey } from "../i18n/en.js";
 import { ApiError } from "../api/client.js";
 
-const STATE_KEYS: Record<VmState, MessageKey> = {
+export const STATE_KEYS: Record<VmState, MessageKey> = {
   running: "state.running",
   shutoff: "state.shutoff",
   paused: "state.paused",

@@ -178,7 +178,7 @@ function Forwards({ net }: { net: Network }) {
   const fw = useQuery({ queryKey: keys.forwards(net.name), queryFn: () => api.listForwards(net.name), retry: false });
   const [form, setForm] = useState({ proto: "tcp" as "tcp" | "udp", hostPort: "", vm: "", port: "" });
   const add = useApiMutation((a, v: { hostPort: number; vm: string; port: number; proto: "tcp" | "udp" }) => a.addForward(net.name, v));
-  const remove = useApiMutation((a, f: PortForward) => a.removeForward(net.name, f.id ?? `${f.proto}:${f.hostPort}`));
+  const remove = useApiMutation((a, f: PortForward) => a.removeForward(net.name, f.proto, f.hostPort));
   const unavailable = fw.error instanceof ApiError && fw.error.status === 404;
   const submit = (e: FormEvent) => {
     e.preventDefault();
@@ -200,6 +200,7 @@ function Forwards({ net }: { net: Network }) {
             <li key={`${f.proto}:${f.hostPort}`} className="row spread">
               <span>
                 {f.proto.toUpperCase()} {t("fw.hostPort")} {f.hostPort} → {f.vm}:{f.port}
+                {f.ip ? <code className="muted"> ({f.ip})</code> : <span className="muted"> {t("fw.noLease")}</span>}
               </span>
               <button type="button" className="danger small" onClick={() => remove.mutate(f, { onSuccess: () => void fw.refetch(), onError: (e) => toast(errorMessage(e, t("error.generic")), "error") })}>
                 {t("common.remove")}

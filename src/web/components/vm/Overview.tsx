@@ -1,8 +1,10 @@
 /** A VM at a glance: its settings, addresses, and live CPU, memory, disk and network graphs. */
-import { lazy, Suspense } from "react";
+import { lazy, Suspense, useEffect } from "react";
+import { useQuery } from "@tanstack/react-query";
 import { Link } from "wouter";
 import type { Vm } from "../../../api/vm.js";
-import { useVmSeries } from "../../api/events.js";
+import { useEvents, useVmSeries } from "../../api/events.js";
+import { useApi } from "../../auth.js";
 import { vmMore } from "../../api/extra-types.js";
 import { useI18n } from "../../i18n/index.js";
 import { Loading, formatBytes, formatMiB } from "../common.js";
@@ -13,6 +15,13 @@ export function Overview({ vm }: { vm: Vm }) {
   const { t } = useI18n();
   const series = useVmSeries(vm.name);
   const more = vmMore(vm);
+  const api = useApi();
+  const { stats } = useEvents();
+  // The daemon keeps ten minutes of samples: the graphs start full, not empty.
+  const history = useQuery({ queryKey: ["stats", vm.name, vm.pid], queryFn: () => api.vmStats(vm.name), enabled: vm.state === "running", retry: false, staleTime: Infinity });
+  useEffect(() => {
+    if (history.data) stats.seed(vm.name, history.data.samples, vm.vcpus);
+  }, [history.data, stats, vm.name, vm.vcpus]);
   const last = series[series.length - 1];
   return (
     <div className="grid2">
