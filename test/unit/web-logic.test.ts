@@ -82,9 +82,9 @@ test("topology: bridges under the uplink, NICs to their bridges, NAT arrows only
   const net = (name: string, mode: Network["mode"], active: boolean, bridge: string): Network => ({
     name, mode, bridge, subnet: "10.0.0.0/24", gateway: "10.0.0.1", active, autostart: false, dhcp: null, dhcpHosts: [], uplink: null, tftpRoot: null, bootFile: null, ports: [], leases: [], dnsmasqPid: null,
   });
-  const vm = (name: string, nics: [string, string | null][]): Vm => ({
+  const vm = (name: string, nics: [string, string | null][]): Vm => ({ ...({} as Vm),
     name, state: "running", vcpus: 1, memoryMiB: 128, image: null, kernel: null, initrd: null, cmdline: null, pid: 1, accel: "tcg", accelReason: "", autostart: false, disks: [],
-    consoles: { serial: null, vnc: null }, nics: nics.map(([network, tap], i) => ({ network, mac: `52:54:00:00:00:0${i}`, model: "virtio", tap, ips: [] })),
+    consoles: { serial: null, vnc: null }, nics: nics.map(([network, tap], i) => ({ ...({} as Vm["nics"][number]), network, mac: `52:54:00:00:00:0${i}`, model: "virtio", tap, ips: [] })),
   });
   const host = { bridges: [{ name: "kvbr0", up: true, addresses: [], ports: [] }, { name: "docker0", up: true, addresses: [], ports: [] }], links: [{ name: "lo", kind: null, master: null, up: true, mac: null, addresses: ["127.0.0.1/8"] }, { name: "eth0", kind: "veth", master: null, up: true, mac: null, addresses: ["172.16.31.7/16"] }] } as unknown as HostInfo;
   const topo = layoutTopology(host, [net("a", "nat", true, "kvbr0"), net("b", "hostonly", true, "kvbr1"), net("c", "nat", false, "kvbr2")], [vm("v1", [["a", "vnet0"], ["b", "vnet1"]]), vm("v2", [["zzz", null]])]);

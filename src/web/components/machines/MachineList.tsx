@@ -15,14 +15,7 @@ function CpuCell({ vm }: { vm: Vm }) {
 }
 
 function MemCell({ vm }: { vm: Vm }) {
-  const series = useVmSeries(vm.name);
-  const used = series[series.length - 1]?.memUsedMiB;
-  return (
-    <span>
-      {used != null && vm.state === "running" ? `${formatMiB(used)} / ` : ""}
-      {formatMiB(vm.memoryMiB)}
-    </span>
-  );
+  return <span>{formatMiB(vm.memoryMiB)}</span>;
 }
 
 export function MachineList() {

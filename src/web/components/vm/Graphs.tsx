@@ -12,7 +12,7 @@ interface Line {
   values: (number | null)[];
 }
 
-function Chart({ title, times, lines, unit, max }: { title: string; times: number[]; lines: Line[]; unit: (v: number) => string; max?: number }) {
+function Chart({ title, times, lines, unit, max, floor = 1 }: { title: string; times: number[]; lines: Line[]; unit: (v: number) => string; max?: number; floor?: number }) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   const data = [times, ...lines.map((l) => l.values)] as uPlot.AlignedData;
@@ -26,7 +26,7 @@ function Chart({ title, times, lines, unit, max }: { title: string; times: numbe
       height: 140,
       legend: { show: true },
       cursor: { drag: { x: false, y: false } },
-      scales: { x: { time: true }, y: max !== undefined ? { range: [0, max] } : { range: (_u, _min, mx) => [0, Math.max(1, mx * 1.1)] } },
+      scales: { x: { time: true }, y: max !== undefined ? { range: [0, max] } : { range: (_u, _min, mx) => [0, Math.max(floor, mx * 1.1)] } },
       axes: [{ stroke: "#5d6b7c" }, { stroke: "#5d6b7c", size: 70, values: (_u, vals) => vals.map((v) => unit(v)) }],
       series: [{}, ...lines.map((l) => ({ label: l.label, stroke: l.color, width: 1.5, fill: `${l.color}22`, value: (_u: uPlot, v: number | null) => (v == null ? "—" : unit(v)) }))],
     };
@@ -72,6 +72,7 @@ export default function Graphs({ series }: { series: readonly Point[] }) {
         title={t("graph.disk")}
         times={times}
         unit={rate}
+        floor={4096}
         lines={[
           { label: t("graph.read"), color: "#0891b2", values: series.map((p) => p.diskReadBps) },
           { label: t("graph.write"), color: "#d97706", values: series.map((p) => p.diskWriteBps) },
@@ -81,6 +82,7 @@ export default function Graphs({ series }: { series: readonly Point[] }) {
         title={t("graph.network")}
         times={times}
         unit={rate}
+        floor={4096}
         lines={[
           { label: t("graph.rx"), color: "#16a34a", values: series.map((p) => p.netRxBps) },
           { label: t("graph.tx"), color: "#dc2626", values: series.map((p) => p.netTxBps) },

@@ -35,8 +35,8 @@ export function Overview({ vm }: { vm: Vm }) {
           <div>
             <dt>{t("vms.col.memory")}</dt>
             <dd>
-              {last?.memUsedMiB != null ? `${formatMiB(last.memUsedMiB)} / ` : ""}
               {formatMiB(vm.memoryMiB)}
+              {last?.memUsedMiB != null && vm.state === "running" ? <span className="muted"> · {t("vm.qemuRss", { size: formatMiB(last.memUsedMiB) })}</span> : null}
             </dd>
           </div>
           {more.os ? (
