@@ -104,7 +104,8 @@ export class Api {
   rebootVm = (name: string) => this.call<Vm>("POST", `/v1/vms/${n(name)}/reboot`);
   pauseVm = (name: string) => this.call<Vm>("POST", `/v1/vms/${n(name)}/pause`);
   resumeVm = (name: string) => this.call<Vm>("POST", `/v1/vms/${n(name)}/resume`);
-  moveNic = (name: string, mac: string, network: string) => this.call<Vm>("POST", `/v1/vms/${n(name)}/nics/${n(mac)}/move`, { network });
+  /** live on a running VM: the tap moves to the other bridge (the seed's brctl delif/addif) */
+  moveNic = (name: string, mac: string, network: string) => this.call<Vm>("POST", `/v1/vms/${n(name)}/nics/move`, { mac, network });
   vmStats = (name: string) => this.call<VmStats>("GET", `/v1/vms/${n(name)}/stats`);
 
   osList = (search: string) => this.call<OsInfo[]>("GET", `/v1/os${search ? `?search=${n(search)}` : ""}`);
