@@ -4,8 +4,11 @@
  */
 import type { DaemonContext } from "./context.js";
 import type { Services } from "./services/index.js";
+import { recoverOperations } from "./services/recovery.js";
 
 export async function reconcile(ctx: DaemonContext, s: Services): Promise<void> {
+  // Operations a killed daemon left half-done come first: they decide what is ours.
+  await recoverOperations(s.vms);
   const nets = await s.networks.list();
   for (const n of nets) {
     const stored = ctx.store.getNetwork(n.name);

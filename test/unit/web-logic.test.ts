@@ -22,7 +22,7 @@ test("wizard: each install source becomes the request virt-manager would make", 
   assert.deepEqual(wizardBody({ ...base, source: "pxe", alloc: "full" }, false), {
     name: "vm1", memoryMiB: 128, vcpus: 1, nics: [{ network: "pxe" }], disks: [{ sizeBytes: 8 * 1024 ** 3, alloc: "full" }], bootOrder: ["network", "disk"],
   });
-  const iso = wizardBody({ ...base, source: "iso", iso: " /srv/d.iso ", os: { id: "debian12", name: "Debian 12", vendor: null, family: null, version: null, recommended: { memoryMiB: 1024, vcpus: 1, diskBytes: null } } }, true);
+  const iso = wizardBody({ ...base, source: "iso", iso: " /srv/d.iso ", os: { id: "debian12", aliases: [], name: "Debian 12", vendor: null, family: null, version: null, releaseDate: null, eol: false, recommended: { memoryMiB: 1024, vcpus: 1, diskBytes: null }, nicModel: "virtio", diskBus: "virtio" } }, true);
   assert.equal(iso.cdrom, "/srv/d.iso");
   assert.deepEqual(iso.bootOrder, ["cdrom", "disk"]);
   assert.equal(iso.os, "debian12");

@@ -15,6 +15,7 @@ import { hostNs } from "../../src/host/netns.js";
 import { RecordingRunner } from "../../src/host/runner.js";
 import type { DaemonContext } from "../../src/daemon/context.js";
 import { EventBus } from "../../src/daemon/events/bus.js";
+import { OsinfoDb } from "../../src/host/osinfo/osinfo-db.js";
 import type { HostInfo } from "../../src/api/host.js";
 
 const IP_JSON = JSON.stringify([
@@ -36,7 +37,7 @@ describe("web UI serving", () => {
     writeFileSync(join(web, "assets", "index-abc.js"), "console.log(1)");
     const ctx: DaemonContext = {
       run, ns: hostNs("t"), store, log: pino({ level: "silent" }), stateDir: "/nonexistent", runDir: "/nonexistent/run",
-      cacheDir: "/nonexistent/cache", lab: "t", accel: () => Promise.resolve({ accel: "tcg", reason: "test" }), events: new EventBus(),
+      cacheDir: "/nonexistent/cache", diskDir: "/nonexistent/disks", osinfo: new OsinfoDb([new URL("../../fixtures/osinfo", import.meta.url).pathname], null), lab: "t", accel: () => Promise.resolve({ accel: "tcg", reason: "test" }), events: new EventBus(),
     };
     const services = createServices(ctx);
     tcp = await buildServer({ services, log: ctx.log, token: "s3cret", webRoot: web });

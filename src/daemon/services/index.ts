@@ -4,10 +4,14 @@ import { Mutex } from "../util/mutex.js";
 import { HostService } from "./host.js";
 import { NetworksService } from "./networks.js";
 import { VmsService } from "./vms.js";
+import { VmStorageService } from "./vm-storage.js";
+import { OsService } from "./os.js";
 
 export interface Services {
   networks: NetworksService;
   vms: VmsService;
+  storage: VmStorageService;
+  os: OsService;
   host: HostService;
 }
 
@@ -15,5 +19,5 @@ export function createServices(ctx: DaemonContext): Services {
   const lock = new Mutex();
   const networks = new NetworksService(ctx, lock);
   const vms = new VmsService(ctx, lock, networks);
-  return { networks, vms, host: new HostService(ctx, networks) };
+  return { networks, vms, storage: new VmStorageService(vms), os: new OsService(ctx), host: new HostService(ctx, networks) };
 }

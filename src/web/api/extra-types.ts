@@ -1,66 +1,12 @@
 /**
- * Wire shapes of API parts that other branches are building (lifecycle/disks/osinfo/edit on
- * branch vm, NIC move/forwards/capture on branch net, stats on branch vmio), written to
- * their shapes there. When they land in src/api, these become re-exports of those types.
+ * Wire shapes of API parts that other branches are building (NIC move/forwards/capture on
+ * branch net, stats on branch vmio), written to their shapes there; the parts that have
+ * landed in src/api are re-exported from there.
  */
 import type { Vm } from "../../api/vm.js";
 
-export interface OsInfo {
-  id: string;
-  aliases?: string[];
-  name: string;
-  vendor: string | null;
-  family: string | null;
-  version: string | null;
-  releaseDate?: string | null;
-  eol?: boolean;
-  recommended: { memoryMiB: number | null; vcpus: number | null; diskBytes: number | null };
-  nicModel?: string;
-  diskBus?: string;
-}
-
-export type BootDevice = "network" | "disk" | "cdrom";
-export const BOOT_DEVICES: readonly BootDevice[] = ["network", "disk", "cdrom"];
-
-export interface DiskCreate {
-  sizeBytes?: number;
-  alloc?: "sparse" | "full";
-  import?: string;
-  copy?: boolean;
-  linked?: boolean;
-  bus?: "virtio" | "sata" | "ide";
-}
-
-/** POST /v1/vms with the fields of branch vm (os, disks, cdrom, boot order, force). */
-export interface VmCreateFull {
-  name: string;
-  memoryMiB?: number;
-  vcpus?: number;
-  nics?: { network: string; mac?: string; model?: "virtio" | "e1000" }[];
-  image?: "test-guest";
-  kernel?: string;
-  initrd?: string;
-  cmdline?: string;
-  os?: string;
-  disks?: DiskCreate[];
-  cdrom?: string;
-  bootOrder?: BootDevice[];
-  autostart?: boolean;
-  force?: boolean;
-  start?: boolean;
-}
-
-export interface VmEdit {
-  memoryMiB?: number;
-  vcpus?: number;
-  nics?: { network: string; mac?: string; model?: "virtio" | "e1000" }[];
-  disks?: DiskCreate[];
-  removeDisks?: number[];
-  cdrom?: string | null;
-  bootOrder?: BootDevice[];
-  autostart?: boolean;
-  force?: boolean;
-}
+export type { OsInfo, VmEdit, DiskCreate, BootDevice, VmCreate as VmCreateFull } from "../../api/vm.js";
+export { BOOT_DEVICES } from "../../api/vm.js";
 
 /** What branch vm adds to a VM: read with `vmMore(vm)` so the UI works before and after. */
 export interface VmMore {

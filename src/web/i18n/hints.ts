@@ -3,7 +3,7 @@
  * English text. A unit test walks every schema of src/api and checks each hint is here.
  */
 import { NETWORK_MODES } from "../../api/network.js";
-import { IMAGES, NIC_MODELS } from "../../api/vm.js";
+import { BOOT_DEVICES, DISK_ALLOCS, DISK_BUSES, IMAGES, NIC_MODELS } from "../../api/vm.js";
 
 export const hintsZh: Record<string, string> = {
   "a name must be 1 to 63 letters, digits or '-', and must not start or end with '-'": "名称须为 1 到 63 个字母、数字或“-”，且不能以“-”开头或结尾",
@@ -19,6 +19,16 @@ export const hintsZh: Record<string, string> = {
   [`image must be one of ${IMAGES.join(", ")}`]: `镜像须为以下之一：${IMAGES.join("、")}`,
   "a kernel command line must be one line": "内核命令行只能有一行",
   [`mode must be one of ${NETWORK_MODES.join(", ")}`]: `模式须为以下之一：${NETWORK_MODES.join("、")}`,
+  "a boot order lists network, disk and cdrom at most once each": "启动顺序中 network、disk、cdrom 各最多出现一次",
+  [`a boot device must be one of ${BOOT_DEVICES.join(", ")}`]: `启动设备须为以下之一：${BOOT_DEVICES.join("、")}`,
+  "a disk size must be between 1M and 64T": "磁盘大小须在 1M 到 64T 之间",
+  [`alloc must be ${DISK_ALLOCS.join(" or ")}`]: `分配方式须为 ${DISK_ALLOCS.join(" 或 ")}`,
+  [`a disk bus must be one of ${DISK_BUSES.join(", ")}`]: `磁盘总线须为以下之一：${DISK_BUSES.join("、")}`,
+  "an OS id is a short id from 'kvmgr os list', e.g. debian11": "操作系统 ID 是“kvmgr os list”中的短 ID，例如 debian11",
+  "a snapshot name must be 1 to 63 letters, digits, '.', '_' or '-'": "快照名称须为 1 到 63 个字母、数字、“.”、“_”或“-”",
+  "a VM has at most 16 disks": "一台虚拟机最多有 16 块磁盘",
+  [`image must be one of ${IMAGES.join(", ")}, or null`]: `镜像须为以下之一：${IMAGES.join("、")}，或为空`,
+  "a disk index is a whole number from 0": "磁盘序号须为从 0 开始的整数",
   "a boot file must be a relative path of letters, digits, '_', '.', '/' or '-'": "引导文件须为由字母、数字、“_”、“.”、“/”或“-”组成的相对路径",
 };
 
