@@ -4,7 +4,9 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { autostartMarker } from "../../src/daemon/reconcile.js";
 import type { Vm } from "../../src/api/vm.js";
 import { startLabDaemon, until, type LabDaemon } from "../../src/testing/lab.js";
 import { SerialConsole, serialPath } from "../../src/testing/serial.js";
@@ -138,10 +140,14 @@ describe("VM lifecycle through QMP", () => {
     assert.equal((await d.json<Vm>("vm", "stop", "vm1")).state, "shutoff");
   });
 
-  test("an autostart VM starts with the daemon", async () => {
+  test("an autostart VM starts with the first daemon of a host boot", async () => {
     await d.ok("vm", "autostart", "vm1", "on");
     assert.equal((await show()).autostart, true);
     assert.equal(await state(), "shutoff");
+    await d.restart();
+    assert.equal(await state(), "shutoff", "a daemon restart within the same boot starts nothing");
+    // A new host boot is a new boot id: forgetting the recorded one stands in for a reboot.
+    rmSync(autostartMarker(join(d.stateDir, "run")));
     await d.restart();
     await until("vm1 autostarted", 10000, async () => ((await state()) === "running" ? true : undefined));
     await d.ok("vm", "autostart", "vm1", "off");

@@ -3,7 +3,8 @@ import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
 import websocket from "@fastify/websocket";
 import type { TSchema } from "@sinclair/typebox";
 import { timingSafeEqual } from "node:crypto";
-import { readFileSync, existsSync } from "node:fs";
+import { existsSync } from "node:fs";
+import fastifyStatic from "@fastify/static";
 import { KvmgrError } from "../../api/errors.js";
 import { checkSchema } from "../../core/validate/schema-check.js";
 import type { Logger } from "pino";
@@ -63,6 +64,14 @@ function needsToken(url: string): boolean {
   return path.startsWith("/v1/") || path === "/openapi.json" || path === "/metrics";
 }
 
+/** Client routes of the single-page UI: GET paths outside the API whose last segment has no '.'. */
+export function isUiRoute(method: string, url: string): boolean {
+  const path = url.split("?")[0] ?? "";
+  if (method !== "GET" && method !== "HEAD") return false;
+  if (path.startsWith("/v1/") || path === "/v1" || path === "/openapi.json") return false;
+  return !(path.split("/").pop() ?? "").includes(".");
+}
+
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: opts.log.child({ component: "http" }, { level: "warn" }),
@@ -78,13 +87,18 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     }
   });
   app.setErrorHandler(errorHandler(opts.log));
-  app.setNotFoundHandler((req, reply) => {
-    void reply.status(404).send(new KvmgrError("KVMGR_ERR_NOT_FOUND", `No API route ${req.method} ${req.url}.`).toBody());
-  });
   // Before the routes, to see every upgrade request; and before the token check, whose
   // refusal must still let the plugin's hooks close a refused upgrade's socket.
   await app.register(websocket, { options: { maxPayload: 1 << 20, handleProtocols: chooseProtocol } });
   const token = opts.token;
+  // The web UI on TCP: the built files, and index.html for the UI's own routes (deep links).
+  const webRoot = token !== null && opts.webRoot && existsSync(`${opts.webRoot}/index.html`) ? opts.webRoot : null;
+  app.setNotFoundHandler((req, reply) => {
+    if (webRoot && isUiRoute(req.method, req.url)) {
+      return reply.header("cache-control", "no-cache").sendFile("index.html");
+    }
+    return reply.status(404).send(new KvmgrError("KVMGR_ERR_NOT_FOUND", `No API route ${req.method} ${req.url}.`).toBody());
+  });
   if (token !== null) {
     app.addHook("onRequest", (req, _reply, done) => {
       if (needsToken(req.url) && !tokenOk(req, token)) {
@@ -100,12 +114,15 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   vmIoRoutes(app, opts.services);
   metricsRoutes(app, opts.services);
   app.get("/openapi.json", () => buildOpenApi(app));
-  if (token !== null) {
-    const index = opts.webRoot ? `${opts.webRoot}/index.html` : null;
-    app.get("/", (_req, reply) => {
-      const html = index && existsSync(index) ? readFileSync(index, "utf8") : PLACEHOLDER;
-      return reply.type("text/html; charset=utf-8").send(html);
+  if (webRoot) {
+    await app.register(fastifyStatic, {
+      root: webRoot,
+      prefix: "/",
+      // Built files have content hashes in their names: cache them for good; never the page.
+      setHeaders: (reply, path) => void reply.header("cache-control", path.endsWith(".html") ? "no-cache" : "public, max-age=31536000, immutable"),
     });
+  } else if (token !== null) {
+    app.get("/", (_req, reply) => reply.type("text/html; charset=utf-8").send(PLACEHOLDER));
   }
   return app;
 }
