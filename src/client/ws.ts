@@ -1,5 +1,5 @@
 /** WebSocket side of the API client: the event stream and the console bridges. */
-import WebSocket from "ws";
+import type WebSocket from "ws";
 import { KvmgrError, isErrorCode, type ApiErrorBody } from "../api/errors.js";
 import type { KvmgrEventType, Stamped } from "../api/event.js";
 import type { ClientOptions } from "./client.js";
@@ -10,7 +10,9 @@ import type { ClientOptions } from "./client.js";
  * message event before the caller's listener is attached would be lost. Attach, then `resume()`
  * (ws's `createWebSocketStream` resumes by itself when read).
  */
-export function openWebSocket(opts: ClientOptions, path: string, protocols: string[] = []): Promise<WebSocket> {
+export async function openWebSocket(opts: ClientOptions, path: string, protocols: string[] = []): Promise<WebSocket> {
+  // Loaded on use: most CLI calls are plain HTTP, and every module loaded is start-up time.
+  const { default: WebSocketImpl } = await import("ws");
   let url: string;
   if (opts.baseUrl) {
     const u = new URL(path, opts.baseUrl);
@@ -19,7 +21,7 @@ export function openWebSocket(opts: ClientOptions, path: string, protocols: stri
   } else {
     url = `ws+unix://${opts.socketPath ?? ""}:${path}`;
   }
-  const ws = new WebSocket(url, protocols, {
+  const ws = new WebSocketImpl(url, protocols, {
     headers: opts.token ? { authorization: `Bearer ${opts.token}` } : {},
     perMessageDeflate: false,
   });
