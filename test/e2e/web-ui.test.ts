@@ -8,6 +8,7 @@ import type { Network } from "../../src/api/network.js";
 import type { Vm } from "../../src/api/vm.js";
 import { startLabDaemon, until, type LabDaemon } from "../../src/testing/lab.js";
 import { freePort, openBrowser, type TestBrowser } from "../../src/testing/browser.js";
+import { SerialConsole } from "../../src/testing/serial.js";
 
 describe("web UI", () => {
   let d: LabDaemon;
@@ -158,7 +159,58 @@ describe("web UI", () => {
     await b.shot("topology");
   });
 
-  test("capture on a network streams decoded packets", { skip: "needs API net: WebSocket /v1/networks/:name/capture" }, async () => {});
+  test("capture on a network streams decoded packets; a bad filter is refused at its field; Stop; the pcap downloads", async (t) => {
+    if (!paths.has("/v1/networks/{name}/capture")) return t.skip("needs API net: GET /v1/networks/:name/capture");
+    const net = await d.json<Network>("net", "show", "natnet");
+    await nav("Networks").click();
+    await page.getByRole("link", { name: "natnet" }).click();
+    await page.getByRole("tab", { name: "Capture" }).click();
+    // tcpdump's refusal of the filter, next to the filter field.
+    await page.getByLabel("Filter (BPF)", { exact: true }).fill("icmp and and");
+    await page.getByRole("button", { name: "Start capture" }).click();
+    const filterError = page.locator("#cap-filter-error");
+    await filterError.waitFor();
+    assert.match(await filterError.innerText(), /not valid BPF/);
+    await page.getByLabel("Filter (BPF)", { exact: true }).fill("icmp");
+    await page.getByRole("button", { name: "Start capture" }).click();
+    await page.getByRole("status").filter({ hasText: `Capturing on ${net.bridge}` }).waitFor();
+    // Traffic from inside the guest: three pings of the gateway.
+    const con = await SerialConsole.openVm(d.stateDir, "web1");
+    try {
+      await con.waitForShell();
+      const ping = await con.run(`ping -c 3 -W 2 ${net.gateway}`, 20000);
+      assert.equal(ping.code, 0, ping.output);
+    } finally {
+      con.close();
+    }
+    const rows = page.locator('tr[data-packet="ICMP"]');
+    await until("six ICMP rows", 15000, async () => ((await rows.count()) >= 6 ? true : undefined));
+    await rows.filter({ hasText: "ICMP echo request" }).first().waitFor();
+    await rows.filter({ hasText: "ICMP echo reply" }).first().locator("td").nth(1).getByText(`${net.gateway}`, { exact: true }).waitFor();
+    const download = page.getByRole("button", { name: /^Download as pcap/ });
+    await until("six packets in the pcap recording", 15000, async () => (/\((\d+) packets\)/.exec(await download.innerText())?.[1] === "6" ? true : undefined));
+    await b.shot("capture");
+    await page.getByRole("button", { name: "Stop", exact: true }).click();
+    await page.getByRole("button", { name: "Start capture" }).waitFor();
+    await page.getByRole("status").filter({ hasText: "6 packets captured" }).waitFor();
+    const [file] = await Promise.all([page.waitForEvent("download"), download.click()]);
+    assert.match(file.suggestedFilename(), /^natnet-.*\.pcap$/);
+    const pcap = readFileSync(await file.path());
+    assert.equal(pcap.readUInt32LE(0), 0xa1b2c3d4, "a pcap file");
+    // Six Ethernet frames of IPv4 ICMP, three each way.
+    const frames: Buffer[] = [];
+    for (let o = 24; o < pcap.length; ) {
+      const len = pcap.readUInt32LE(o + 8);
+      frames.push(pcap.subarray(o + 16, o + 16 + len));
+      o += 16 + len;
+    }
+    assert.equal(frames.length, 6);
+    for (const f of frames) {
+      assert.equal(f.readUInt16BE(12), 0x0800, "IPv4");
+      assert.equal(f[14 + 9], 1, "ICMP");
+    }
+    assert.deepEqual(frames.map((f) => f[14 + 20]).sort(), [0, 0, 0, 8, 8, 8], "echo requests and replies");
+  });
   test("graphical console shows the guest's screen", async (t) => {
     if (!paths.has("/v1/vms/{name}/vnc")) return t.skip("needs API vmio: WebSocket /v1/vms/:name/vnc");
     await page.goto(`${url}/vms/web1/console`);
@@ -218,6 +270,10 @@ describe("web UI", () => {
     const other = await d.json<Network>("net", "show", "other");
     assert.deepEqual(other.ports, [after.nics[0]?.tap]);
     assert.equal(await page.getByLabel(`Network of the NIC ${mac}`, { exact: true }).inputValue(), "other");
+    // The guest saw its link flap and asked the new network for a lease: the page shows it.
+    await page.locator(`tr[data-nic="${mac}"] td.ips`).getByText(/\b10\.78\.0\.\d+\b/).waitFor({ timeout: 60000 });
+    const moved = await d.json<Vm>("vm", "show", "web1");
+    assert.ok(moved.nics[0]?.ips.some((ip) => ip.startsWith("10.78.0.")), `an address on the new network: ${moved.nics[0]?.ips.join(", ")}`);
     await b.shot("nic-moved");
     // The other network's page shows the VM's tap among its ports.
     await page.goto(`${url}/networks/other`);

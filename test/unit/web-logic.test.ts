@@ -1,11 +1,11 @@
 // Pure logic of the web UI: the wizard's request body, stats samples to graph points,
-// the topology layout, pcap files, client-side schema checks.
+// the topology layout, the capture stream (tcpdump lines, pcap recording), client-side schema checks.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { wizardBody, stepOfField, type WizardState } from "../../src/web/components/wizard/body.js";
 import { toPoint, StatsStore } from "../../src/web/api/stats.js";
 import { layoutTopology } from "../../src/web/components/topology/layout.js";
-import { pcapFile } from "../../src/web/lib/pcap.js";
+import { LineSplitter, PcapRecorder, parseTcpdumpLine } from "../../src/web/lib/capture.js";
 import { checkFields } from "../../src/web/lib/validate.js";
 import { toBody } from "../../src/web/components/networks/form-body.js";
 import { NetworkCreate, type Network } from "../../src/api/network.js";
@@ -100,16 +100,83 @@ test("topology: bridges under the uplink, NICs to their bridges, NAT arrows only
   for (const row of [topo.bridges, topo.vms]) for (let i = 1; i < row.length; i++) assert.ok(row[i]!.x >= row[i - 1]!.x + row[i - 1]!.w);
 });
 
-test("pcap: a file Wireshark reads (header, stamps, lengths)", () => {
-  const f = pcapFile([{ time: 1700000000.25, bytes: new Uint8Array([1, 2, 3]) }, { time: 1700000001, bytes: new Uint8Array(60), origLen: 1514 }]);
-  const v = new DataView(f.buffer);
-  assert.equal(v.getUint32(0, true), 0xa1b2c3d4);
-  assert.equal(v.getUint16(4, true), 2);
-  assert.equal(v.getUint32(20, true), 1, "Ethernet");
-  assert.equal(v.getUint32(24, true), 1700000000);
-  assert.equal(v.getUint32(28, true), 250000);
-  assert.equal(v.getUint32(32, true), 3);
-  assert.deepEqual([...f.slice(40, 43)], [1, 2, 3]);
-  assert.equal(v.getUint32(43 + 12, true), 1514);
-  assert.equal(f.length, 24 + 16 + 3 + 16 + 60);
+/** A pcap file as tcpdump -w writes it (little-endian, microseconds, Ethernet). */
+function pcapOf(packets: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(24 + packets.reduce((n, p) => n + 16 + p.length, 0));
+  const v = new DataView(out.buffer);
+  v.setUint32(0, 0xa1b2c3d4, true);
+  v.setUint16(4, 2, true);
+  v.setUint16(6, 4, true);
+  v.setUint32(16, 262144, true);
+  v.setUint32(20, 1, true);
+  let o = 24;
+  packets.forEach((p, i) => {
+    v.setUint32(o, 1700000000 + i, true);
+    v.setUint32(o + 8, p.length, true);
+    v.setUint32(o + 12, p.length, true);
+    out.set(p, o + 16);
+    o += 16 + p.length;
+  });
+  return out;
+}
+
+test("capture: the pcap stream is recorded up to its last whole packet, whatever the chunks", () => {
+  const packets = [new Uint8Array(60).fill(1), new Uint8Array(98).fill(2), new Uint8Array(342).fill(3)];
+  const file = pcapOf(packets);
+  for (const size of [1, 7, 16, 24, 100, file.length]) {
+    const rec = new PcapRecorder();
+    assert.equal(rec.file(), null, "nothing before the global header");
+    for (let o = 0; o < file.length; o += size) rec.push(file.subarray(o, o + size));
+    assert.equal(rec.packets, 3, `chunks of ${size}`);
+    assert.deepEqual(rec.file(), file);
+  }
+  // Stopped in the middle of the third packet: the file holds the first two, and is valid.
+  const rec = new PcapRecorder();
+  rec.push(file.subarray(0, file.length - 10));
+  assert.equal(rec.packets, 2);
+  assert.deepEqual(rec.file(), file.subarray(0, 24 + 16 + 60 + 16 + 98));
+  // Big-endian files (another host's tcpdump) are read by their magic.
+  const be = new Uint8Array(24 + 16 + 4);
+  const v = new DataView(be.buffer);
+  v.setUint32(0, 0xa1b2c3d4, false);
+  v.setUint32(24 + 8, 4, false);
+  const rbe = new PcapRecorder();
+  rbe.push(be);
+  assert.equal(rbe.packets, 1);
+  // Not a pcap stream: nothing recorded.
+  const bad = new PcapRecorder();
+  bad.push(new TextEncoder().encode("12:00:00.000000 IP 10.0.0.1 > 10.0.0.2: ICMP echo request, id 1, seq 1, length 64\n"));
+  assert.equal(bad.invalid, true);
+  assert.equal(bad.file(), null);
+  // A recording that reaches its cap keeps its whole packets and says so.
+  const small = new PcapRecorder(24 + 16 + 60 + 20);
+  small.push(file.subarray(0, 24 + 16 + 60));
+  small.push(file.subarray(24 + 16 + 60));
+  assert.equal(small.full, true);
+  assert.equal(small.packets, 1);
+  assert.equal(small.file()?.length, 24 + 16 + 60);
+});
+
+test("capture: tcpdump's lines arrive split anywhere and become columns", () => {
+  const split = new LineSplitter();
+  assert.deepEqual(split.push("12:00:01.5 IP 10.0.0.1 > 10.0"), []);
+  assert.deepEqual(split.push(".0.2: ICMP echo request, id 1, seq 1, length 64\r\n12:00:02.0 ARP"), ["12:00:01.5 IP 10.0.0.1 > 10.0.0.2: ICMP echo request, id 1, seq 1, length 64"]);
+  assert.deepEqual(split.end(), ["12:00:02.0 ARP"]);
+  assert.deepEqual(split.end(), []);
+
+  const p = (l: string) => {
+    const x = parseTcpdumpLine(l);
+    return x && { time: x.time, proto: x.proto, src: x.src, dst: x.dst, length: x.length };
+  };
+  assert.deepEqual(p("10:20:30.123456 IP 10.77.0.23 > 10.77.0.1: ICMP echo request, id 5, seq 1, length 64"), { time: "10:20:30.123456", proto: "ICMP", src: "10.77.0.23", dst: "10.77.0.1", length: 64 });
+  assert.deepEqual(p("10:20:30.123456 IP 10.77.0.1.67 > 10.77.0.23.68: BOOTP/DHCP, Reply, length 300"), { time: "10:20:30.123456", proto: "DHCP", src: "10.77.0.1:67", dst: "10.77.0.23:68", length: 300 });
+  assert.deepEqual(p("10:20:30.1 IP 10.77.0.23.41234 > 10.77.0.1.53: 4660+ A? vm2.nat1. (26)"), { time: "10:20:30.1", proto: "DNS", src: "10.77.0.23:41234", dst: "10.77.0.1:53", length: null });
+  assert.deepEqual(p("10:20:30.1 IP 10.77.0.23.22 > 10.77.0.1.50000: Flags [P.], seq 1:37, ack 1, win 502, length 36"), { time: "10:20:30.1", proto: "TCP", src: "10.77.0.23:22", dst: "10.77.0.1:50000", length: 36 });
+  assert.deepEqual(p("10:20:30.1 IP 10.77.0.23.5000 > 10.77.0.1.6000: UDP, length 12"), { time: "10:20:30.1", proto: "UDP", src: "10.77.0.23:5000", dst: "10.77.0.1:6000", length: 12 });
+  assert.deepEqual(p("10:20:30.1 IP6 fe80::5054:ff:fe12:3456 > ff02::2: ICMP6, router solicitation, length 16"), { time: "10:20:30.1", proto: "ICMPv6", src: "fe80::5054:ff:fe12:3456", dst: "ff02::2", length: 16 });
+  assert.deepEqual(p("10:20:30.1 ARP, Request who-has 10.77.0.1 tell 10.77.0.23, length 28"), { time: "10:20:30.1", proto: "ARP", src: "10.77.0.23", dst: "10.77.0.1", length: 28 });
+  assert.deepEqual(p("10:20:30.1 ARP, Reply 10.77.0.1 is-at 52:54:00:12:34:56, length 28"), { time: "10:20:30.1", proto: "ARP", src: "10.77.0.1", dst: "", length: 28 });
+  assert.deepEqual(p("10:20:30.1 STP 802.1d, Config, Flags [none], bridge-id 8000.52:54:00:00:00:01.8001, length 35"), { time: "10:20:30.1", proto: "STP", src: "", dst: "", length: 35 });
+  assert.equal(parseTcpdumpLine("\t0x0000:  4500 0054"), null, "a continuation line belongs to the packet before");
+  assert.equal(parseTcpdumpLine("10:20:30.1 IP 10.0.0.1 > 10.0.0.2: ICMP echo reply, id 1, seq 1, length 64")?.info, "ICMP echo reply, id 1, seq 1, length 64");
 });

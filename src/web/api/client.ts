@@ -46,12 +46,11 @@ export class Api {
     return u.toString();
   }
 
-  async call<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+  private async send(method: string, path: string, body: unknown, signal: AbortSignal | undefined): Promise<Response> {
     const headers: Record<string, string> = { authorization: `Bearer ${this.opts.token}` };
     if (body !== undefined) headers["content-type"] = "application/json";
-    let res: Response;
     try {
-      res = await fetch(new URL(path, this.opts.baseUrl ?? window.location.href), {
+      return await fetch(new URL(path, this.opts.baseUrl ?? window.location.href), {
         method,
         headers,
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
@@ -61,20 +60,42 @@ export class Api {
       if (e instanceof DOMException && e.name === "AbortError") throw e;
       throw new ApiError(0, "KVMGR_ERR_DAEMON_UNREACHABLE", "The kvmgr daemon does not answer.");
     }
-    if (res.status === 204) return undefined as T;
+  }
+
+  /** The ApiError of an error response (its JSON body: code, sentence, field). */
+  private async errorOf(res: Response): Promise<ApiError> {
     const text = await res.text();
     let data: unknown = undefined;
     try {
       data = text === "" ? undefined : JSON.parse(text);
     } catch {
+      return new ApiError(res.status, "KVMGR_ERR_INTERNAL", `The daemon sent a response that is not JSON (HTTP ${res.status}).`);
+    }
+    const e = (data as Partial<ApiErrorBody> | undefined)?.error;
+    if (res.status === 401) this.opts.onUnauthorized?.();
+    return new ApiError(res.status, e?.code ?? "KVMGR_ERR_INTERNAL", e?.message ?? `HTTP ${res.status}`, e?.field ?? null);
+  }
+
+  async call<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+    const res = await this.send(method, path, body, signal);
+    if (res.status >= 400) throw await this.errorOf(res);
+    if (res.status === 204) return undefined as T;
+    const text = await res.text();
+    try {
+      return (text === "" ? undefined : JSON.parse(text)) as T;
+    } catch {
       throw new ApiError(res.status, "KVMGR_ERR_INTERNAL", `The daemon sent a response that is not JSON (HTTP ${res.status}).`);
     }
-    if (res.status >= 400) {
-      const e = (data as Partial<ApiErrorBody> | undefined)?.error;
-      if (res.status === 401) this.opts.onUnauthorized?.();
-      throw new ApiError(res.status, e?.code ?? "KVMGR_ERR_INTERNAL", e?.message ?? `HTTP ${res.status}`, e?.field ?? null);
-    }
-    return data as T;
+  }
+
+  /**
+   * A streaming GET: resolves once the headers are in, with the body still coming (read it
+   * from `res.body`); aborting `signal` ends the request, and the daemon ends what it streams.
+   */
+  async stream(path: string, signal: AbortSignal): Promise<Response> {
+    const res = await this.send("GET", path, undefined, signal);
+    if (res.status >= 400) throw await this.errorOf(res);
+    return res;
   }
 
   listNetworks = () => this.call<Network[]>("GET", "/v1/networks");
@@ -83,6 +104,14 @@ export class Api {
   startNetwork = (name: string) => this.call<Network>("POST", `/v1/networks/${n(name)}/start`);
   stopNetwork = (name: string) => this.call<Network>("POST", `/v1/networks/${n(name)}/stop`);
   deleteNetwork = (name: string) => this.call<void>("DELETE", `/v1/networks/${n(name)}`);
+  /** Packets on a network's bridge (or a VM's NIC on it, or its uplink) as they pass: tcpdump's lines, or a pcap file. */
+  capture = (name: string, o: { vm?: string; uplink?: boolean; filter?: string; format: "text" | "pcap" }, signal: AbortSignal) => {
+    const q = new URLSearchParams({ format: o.format });
+    if (o.vm) q.set("vm", o.vm);
+    if (o.uplink) q.set("uplink", "true");
+    if (o.filter) q.set("filter", o.filter);
+    return this.stream(`/v1/networks/${n(name)}/capture?${q.toString()}`, signal);
+  };
   leases = (name: string) => this.call<Lease[]>("GET", `/v1/networks/${n(name)}/leases`);
   listForwards = (name: string) => this.call<PortForward[]>("GET", `/v1/networks/${n(name)}/forwards`);
   addForward = (name: string, body: PortForwardCreate) => this.call<Network>("POST", `/v1/networks/${n(name)}/forwards`, body);

@@ -1,43 +1,38 @@
 /**
- * Live capture on a network's bridge (or one VM's NIC): decoded packets stream in over a
- * WebSocket, with a BPF filter, stop, and a pcap download of what was captured.
+ * Live capture on a network's bridge (or one VM's NIC, or the uplink): the daemon streams
+ * tcpdump over HTTP (GET /v1/networks/:name/capture). The view reads the decoded lines as they
+ * come; a second stream of the same capture in pcap format is recorded alongside, so "Download"
+ * gives Wireshark the packets themselves. Stop aborts both requests, and the daemon ends tcpdump.
  */
-import { useEffect, useRef, useState, type FormEvent } from "react";
+import { useEffect, useLayoutEffect, useRef, useState, type FormEvent } from "react";
 import type { Network } from "../../../api/network.js";
 import { useApi } from "../../auth.js";
 import { useVms } from "../../api/hooks.js";
+import { ApiError } from "../../api/client.js";
 import { useI18n } from "../../i18n/index.js";
-import { fromBase64, pcapFile, type Frame } from "../../lib/pcap.js";
-import { Field } from "../common.js";
+import { LineSplitter, PcapRecorder, parseTcpdumpLine, type PacketLine } from "../../lib/capture.js";
+import { ErrorText, Field, fieldAria } from "../common.js";
 
-/** One packet as the capture stream sends it (text frames of JSON). */
-interface Packet {
-  time: number;
-  src: string;
-  dst: string;
-  proto: string;
-  length: number;
-  info: string;
-  raw: Uint8Array | null;
-}
-
+/** Rows the view keeps (the pcap recording keeps every packet). */
 const KEEP = 2000;
 
-function parsePacket(data: unknown): Packet | null {
-  if (!data || typeof data !== "object") return null;
-  const o = data as Record<string, unknown>;
-  if (o.type !== undefined && o.type !== "packet") return null;
-  const str = (k: string) => (typeof o[k] === "string" ? (o[k] as string) : "");
-  const t = typeof o.time === "number" ? o.time : Date.now();
-  return {
-    time: t > 1e12 ? t / 1000 : t,
-    src: str("src"),
-    dst: str("dst"),
-    proto: str("proto") || str("protocol"),
-    length: typeof o.length === "number" ? o.length : typeof o.len === "number" ? o.len : 0,
-    info: str("info") || str("summary") || str("line"),
-    raw: typeof o.raw === "string" ? fromBase64(o.raw) : typeof o.data === "string" ? fromBase64(o.data) : null,
-  };
+/** Appends tcpdump's lines to the rows: a line without a time stamp continues the packet before. */
+function addLines(rows: PacketLine[], lines: string[]): { rows: PacketLine[]; added: number } {
+  const out = rows.slice();
+  let added = 0;
+  for (const line of lines) {
+    const p = parseTcpdumpLine(line);
+    const last = out[out.length - 1];
+    if (p) {
+      out.push(p);
+      added++;
+    } else if (last) out[out.length - 1] = { ...last, info: `${last.info} ${line.trim()}`, line: `${last.line}\n${line}` };
+  }
+  return { rows: out.length > KEEP ? out.slice(out.length - KEEP) : out, added };
+}
+
+function isAbort(e: unknown): boolean {
+  return e instanceof DOMException && e.name === "AbortError";
 }
 
 export default function Capture({ network }: { network: Network }) {
@@ -45,107 +40,169 @@ export default function Capture({ network }: { network: Network }) {
   const api = useApi();
   const vms = useVms();
   const [filter, setFilter] = useState("");
-  const [vm, setVm] = useState("");
+  /** "" (the bridge), "uplink", or "vm:NAME" */
+  const [where, setWhere] = useState("");
   const [running, setRunning] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const [packets, setPackets] = useState<Packet[]>([]);
-  const ws = useRef<WebSocket | null>(null);
-  const tableEnd = useRef<HTMLDivElement>(null);
+  const [error, setError] = useState<ApiError | Error | null>(null);
+  /** the rows kept, and how many packets came in all */
+  const [{ rows, seen }, setView] = useState<{ rows: PacketLine[]; seen: number }>({ rows: [], seen: 0 });
+  const [iface, setIface] = useState<string | null>(null);
+  const [recorded, setRecorded] = useState({ packets: 0, full: false });
+  const capture = useRef<AbortController | null>(null);
+  const recorder = useRef<PcapRecorder | null>(null);
+  const list = useRef<HTMLDivElement>(null);
+  const follow = useRef(true);
 
   const stop = () => {
-    ws.current?.close();
-    ws.current = null;
+    capture.current?.abort();
     setRunning(false);
   };
-  useEffect(() => stop, []);
-  useEffect(() => tableEnd.current?.scrollIntoView({ block: "nearest" }), [packets.length]);
+  // Leaving the page ends the capture (the daemon stops tcpdump when the request goes).
+  useEffect(() => () => capture.current?.abort(), []);
+  // Keep the newest packet in sight unless the reader scrolled up.
+  useLayoutEffect(() => {
+    const el = list.current;
+    if (el && follow.current) el.scrollTop = el.scrollHeight;
+  }, [rows]);
 
-  const start = (e: FormEvent) => {
+  const start = async (e: FormEvent) => {
     e.preventDefault();
-    stop();
-    setPackets([]);
+    capture.current?.abort();
+    const ctl = new AbortController();
+    capture.current = ctl;
+    const rec = new PcapRecorder();
+    recorder.current = rec;
+    const mine = () => capture.current === ctl && !ctl.signal.aborted;
+    setView({ rows: [], seen: 0 });
+    setIface(null);
+    setRecorded({ packets: 0, full: false });
     setError(null);
-    const q = new URLSearchParams();
-    if (filter.trim()) q.set("filter", filter.trim());
-    if (vm) q.set("vm", vm);
-    const s = new WebSocket(api.wsUrl(`/v1/networks/${encodeURIComponent(network.name)}/capture${q.size ? `?${q}` : ""}`));
-    ws.current = s;
     setRunning(true);
-    let opened = false;
-    s.onopen = () => (opened = true);
-    s.onmessage = (m) => {
-      if (typeof m.data !== "string") return;
-      try {
-        const d = JSON.parse(m.data) as unknown;
-        if (d && typeof d === "object" && "error" in d) {
-          const err = (d as { error: { message?: string } }).error;
-          setError(err.message ?? t("error.generic"));
-          return;
+    follow.current = true;
+    const opts = {
+      ...(filter.trim() ? { filter: filter.trim() } : {}),
+      ...(where === "uplink" ? { uplink: true } : where.startsWith("vm:") ? { vm: where.slice(3) } : {}),
+    };
+    const fail = (err: unknown) => {
+      if (isAbort(err) || !mine()) return;
+      ctl.abort();
+      setRunning(false);
+      setError(err instanceof Error ? err : new Error(t("error.generic")));
+    };
+    let text: Response;
+    let pcap: Response;
+    try {
+      [text, pcap] = await Promise.all([api.capture(network.name, { ...opts, format: "text" }, ctl.signal), api.capture(network.name, { ...opts, format: "pcap" }, ctl.signal)]);
+    } catch (err) {
+      return fail(err);
+    }
+    if (!mine()) return;
+    setIface(text.headers.get("x-capture-interface"));
+
+    const readText = async () => {
+      const reader = (text.body ?? new ReadableStream<Uint8Array>()).getReader();
+      const utf8 = new TextDecoder();
+      const split = new LineSplitter();
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (!mine()) return;
+        const lines = done ? [...split.push(utf8.decode()), ...split.end()] : split.push(utf8.decode(value, { stream: true }));
+        if (lines.length > 0) {
+          setView((v) => {
+            const next = addLines(v.rows, lines);
+            return { rows: next.rows, seen: v.seen + next.added };
+          });
         }
-        const p = parsePacket(d);
-        if (p) setPackets((ps) => (ps.length >= KEEP ? [...ps.slice(ps.length - KEEP + 1), p] : [...ps, p]));
-      } catch {
-        /* not JSON */
+        if (done) return;
       }
     };
-    s.onclose = (ev) => {
-      if (ws.current === s) ws.current = null;
-      setRunning(false);
-      if (!opened) setError(t("cap.unavailable"));
-      else if (ev.code !== 1000 && ev.code !== 1005 && ev.reason) setError(ev.reason);
+    const readPcap = async () => {
+      const reader = (pcap.body ?? new ReadableStream<Uint8Array>()).getReader();
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done || !mine()) return;
+        rec.push(value);
+        setRecorded({ packets: rec.packets, full: rec.full });
+      }
     };
+    readPcap().catch(fail);
+    try {
+      await readText();
+    } catch (err) {
+      return fail(err);
+    }
+    // The daemon ended the stream (tcpdump exited: the network stopped, or the VM).
+    if (mine()) {
+      setRunning(false);
+      // Give the pcap stream its last packets: it ends by itself as tcpdump does.
+      setTimeout(() => ctl.abort(), 2000);
+    }
   };
 
-  const frames: Frame[] = packets.flatMap((p) => (p.raw ? [{ time: p.time, bytes: p.raw, origLen: Math.max(p.length, p.raw.length) }] : []));
   const download = () => {
-    const blob = new Blob([pcapFile(frames) as BlobPart], { type: "application/vnd.tcpdump.pcap" });
+    const file = recorder.current?.file();
+    if (!file) return;
     const a = document.createElement("a");
-    a.href = URL.createObjectURL(blob);
+    a.href = URL.createObjectURL(new Blob([file as BlobPart], { type: "application/vnd.tcpdump.pcap" }));
     a.download = `${network.name}-${new Date().toISOString().replace(/[:.]/g, "-")}.pcap`;
     a.click();
     setTimeout(() => URL.revokeObjectURL(a.href), 1000);
   };
 
+  const fieldError = (f: string) => (error instanceof ApiError && error.field === f ? error.message : null);
+  const filterErr = fieldError("filter");
+  const whereErr = fieldError("vm") ?? fieldError("uplink");
   const vmsHere = vms.data?.filter((v) => v.nics.some((n) => n.network === network.name)) ?? [];
+  const hasUplink = network.mode === "nat" || network.mode === "routed" || network.mode === "bridge";
   return (
     <div className="card capture">
-      <form className="field-row wrap" onSubmit={start}>
-        <Field id="cap-filter" label={t("cap.filter")} help={t("cap.filterHelp")}>
-          <input id="cap-filter" value={filter} onChange={(e) => setFilter(e.target.value)} spellCheck={false} disabled={running} />
+      <form className="field-row wrap" onSubmit={(e) => void start(e)}>
+        <Field id="cap-filter" label={t("cap.filter")} help={t("cap.filterHelp")} error={filterErr}>
+          <input {...fieldAria("cap-filter", filterErr)} value={filter} onChange={(e) => setFilter(e.target.value)} spellCheck={false} autoComplete="off" disabled={running} />
         </Field>
-        <Field id="cap-vm" label={t("cap.where")}>
-          <select id="cap-vm" value={vm} onChange={(e) => setVm(e.target.value)} disabled={running}>
+        <Field id="cap-where" label={t("cap.where")} error={whereErr}>
+          <select {...fieldAria("cap-where", whereErr)} value={where} onChange={(e) => setWhere(e.target.value)} disabled={running}>
             <option value="">{t("cap.wholeBridge", { bridge: network.bridge })}</option>
             {vmsHere.map((v) => (
-              <option key={v.name} value={v.name}>
+              <option key={v.name} value={`vm:${v.name}`}>
                 {t("cap.vmNic", { name: v.name })}
               </option>
             ))}
+            {hasUplink ? <option value="uplink">{t("cap.uplink")}</option> : null}
           </select>
         </Field>
+        {/* Keys: two elements, so the click on Stop cannot become a submit of the same button turned Start. */}
         {running ? (
-          <button type="button" className="warn" onClick={stop}>
+          <button key="stop" type="button" className="warn" onClick={stop}>
             {t("cap.stop")}
           </button>
         ) : (
-          <button type="submit" className="primary" disabled={!network.active}>
+          <button key="start" type="submit" className="primary" disabled={!network.active}>
             {t("cap.start")}
           </button>
         )}
-        <button type="button" onClick={download} disabled={frames.length === 0}>
-          {t("cap.download")}
+        <button type="button" onClick={download} disabled={recorded.packets === 0}>
+          {t("cap.download", { n: recorded.packets })}
         </button>
       </form>
       {!network.active ? <p className="muted">{t("cap.inactive")}</p> : null}
-      {error ? (
-        <p className="error" role="alert">
-          {error}
-        </p>
-      ) : null}
+      {error && !filterErr && !whereErr ? <ErrorText error={error} /> : null}
       <p className="muted" role="status">
-        {running ? t("cap.running", { n: packets.length }) : t("cap.count", { n: packets.length })}
+        {running ? (iface ? t("cap.running", { n: seen, iface }) : t("cap.connecting")) : t("cap.count", { n: seen })}
+        {seen > rows.length ? ` ${t("cap.kept", { n: rows.length })}` : ""}
+        {recorded.full ? ` ${t("cap.pcapFull")}` : ""}
       </p>
-      <div className="packets" tabIndex={0} aria-label={t("cap.packets")}>
+      <div
+        className="packets"
+        ref={list}
+        tabIndex={0}
+        role="region"
+        aria-label={t("cap.packets")}
+        onScroll={(e) => {
+          const el = e.currentTarget;
+          follow.current = el.scrollHeight - el.scrollTop - el.clientHeight < 24;
+        }}
+      >
         <table className="list small mono">
           <thead>
             <tr>
@@ -158,19 +215,18 @@ export default function Capture({ network }: { network: Network }) {
             </tr>
           </thead>
           <tbody>
-            {packets.map((p, i) => (
-              <tr key={i} data-packet={p.proto}>
-                <td data-label={t("cap.time")}>{new Date(p.time * 1000).toLocaleTimeString(undefined, { hour12: false })}</td>
-                <td data-label={t("cap.src")}>{p.src}</td>
-                <td data-label={t("cap.dst")}>{p.dst}</td>
+            {rows.map((p, i) => (
+              <tr key={`${seen - rows.length + i}`} data-packet={p.proto} title={p.line}>
+                <td data-label={t("cap.time")}>{p.time}</td>
+                <td data-label={t("cap.src")}>{p.src || "—"}</td>
+                <td data-label={t("cap.dst")}>{p.dst || "—"}</td>
                 <td data-label={t("cap.proto")}>{p.proto}</td>
-                <td data-label={t("cap.length")}>{p.length || "—"}</td>
+                <td data-label={t("cap.length")}>{p.length ?? "—"}</td>
                 <td data-label={t("cap.info")}>{p.info}</td>
               </tr>
             ))}
           </tbody>
         </table>
-        <div ref={tableEnd} />
       </div>
     </div>
   );
