@@ -5,7 +5,7 @@
 import type { ApiErrorBody } from "../../api/errors.js";
 import type { HostInfo } from "../../api/host.js";
 import type { Lease, Network, NetworkCreate } from "../../api/network.js";
-import type { Vm, VmCreate } from "../../api/vm.js";
+import type { Vm } from "../../api/vm.js";
 import type { OsInfo, PortForward, PortForwardCreate, VmCreateFull, VmEdit, VmStats } from "./extra-types.js";
 
 /** An API error: the daemon's code, one-sentence message and the field it concerns. */
@@ -119,7 +119,7 @@ export class Api {
 
   listVms = () => this.call<Vm[]>("GET", "/v1/vms");
   showVm = (name: string) => this.call<Vm>("GET", `/v1/vms/${n(name)}`);
-  createVm = (body: VmCreate | VmCreateFull) => this.call<Vm>("POST", "/v1/vms", body);
+  createVm = (body: VmCreateFull) => this.call<Vm>("POST", "/v1/vms", body);
   editVm = (name: string, body: VmEdit) => this.call<Vm>("PATCH", `/v1/vms/${n(name)}`, body);
   startVm = (name: string) => this.call<Vm>("POST", `/v1/vms/${n(name)}/start`);
   /** ACPI power button: the guest shuts itself down */

@@ -22,12 +22,24 @@ interface Events {
 
 const Ctx = createContext<Events | null>(null);
 
+/** Functions called with each event; `subscribe` returns the unsubscribe. */
+class Listeners<E> {
+  private readonly fns = new Set<(e: E) => void>();
+  subscribe = (fn: (e: E) => void): (() => void) => {
+    this.fns.add(fn);
+    return () => void this.fns.delete(fn);
+  };
+  emit(e: E): void {
+    this.fns.forEach((f) => f(e));
+  }
+}
+
 export function EventsProvider({ children }: { children: ReactNode }) {
   const api = useApi();
   const qc = useQueryClient();
   const [state, setState] = useState<LinkState>("connecting");
   const stats = useMemo(() => new StatsStore(), []);
-  const listeners = useMemo(() => new Set<(e: Stamped) => void>(), []);
+  const [listeners] = useState(() => new Listeners<Stamped>());
 
   useEffect(() => {
     let ws: WebSocket | null = null;
@@ -37,7 +49,7 @@ export function EventsProvider({ children }: { children: ReactNode }) {
     const vcpusOf = (vm: string) => qc.getQueryData<Vm[]>(keys.vms)?.find((v) => v.name === vm)?.vcpus ?? 1;
 
     const onEvent = (e: Stamped) => {
-      listeners.forEach((l) => l(e));
+      listeners.emit(e);
       const ev: KvmgrEvent = e;
       switch (ev.type) {
         case "vm.stats":
@@ -107,10 +119,7 @@ export function EventsProvider({ children }: { children: ReactNode }) {
     () => ({
       state,
       stats,
-      subscribe: (fn) => {
-        listeners.add(fn);
-        return () => listeners.delete(fn);
-      },
+      subscribe: listeners.subscribe,
     }),
     [state, stats, listeners],
   );

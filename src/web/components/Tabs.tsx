@@ -15,9 +15,9 @@ export function Tabs({ base, tabs, current, label }: { base: string; tabs: { id:
     requestAnimationFrame(() => document.getElementById(`tab-${tab.id}`)?.focus());
   };
   return (
-    <div className="tabs" role="tablist" aria-label={label} onKeyDown={onKey}>
+    <div className="tabs" role="tablist" aria-label={label}>
       {tabs.map((x) => (
-        <Link key={x.id} id={`tab-${x.id}`} role="tab" href={`${base}/${x.id}`} aria-selected={x.id === current} tabIndex={x.id === current ? 0 : -1} className="tab">
+        <Link key={x.id} id={`tab-${x.id}`} role="tab" href={`${base}/${x.id}`} aria-selected={x.id === current} tabIndex={x.id === current ? 0 : -1} className="tab" onKeyDown={onKey}>
           {x.label}
         </Link>
       ))}

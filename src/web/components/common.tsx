@@ -78,6 +78,8 @@ export function Confirm(props: {
       <div>{props.body}</div>
       <ErrorText error={props.error} />
       <div className="row end">
+        {/* The safe answer has the focus when the dialog opens (HTML's dialog guidance). */}
+        {/* eslint-disable-next-line jsx-a11y/no-autofocus */}
         <button type="button" onClick={props.onCancel} autoFocus>
           {t("common.cancel")}
         </button>

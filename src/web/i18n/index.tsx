@@ -1,5 +1,5 @@
 /** The UI's two languages: a catalogue per language, a context, and `t(key, params)`. */
-import { createContext, useCallback, useContext, useMemo, useState, type ReactNode } from "react";
+import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from "react";
 import { en, type MessageKey } from "./en.js";
 import { zh } from "./zh.js";
 import { hintSentenceEn, hintSentenceZh } from "./hints.js";
@@ -43,7 +43,6 @@ export function I18nProvider({ children }: { children: ReactNode }) {
   const [lang, setLangState] = useState<Lang>(initialLang);
   const setLang = useCallback((l: Lang) => {
     localStorage.setItem(STORAGE_KEY, l);
-    document.documentElement.lang = l === "zh" ? "zh-CN" : "en";
     setLangState(l);
   }, []);
   const value = useMemo<I18n>(
@@ -55,7 +54,10 @@ export function I18nProvider({ children }: { children: ReactNode }) {
     }),
     [lang, setLang],
   );
-  document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
+  // The page's language, for screen readers' voices and the browser's fonts.
+  useEffect(() => {
+    document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
+  }, [lang]);
   return <Ctx.Provider value={value}>{children}</Ctx.Provider>;
 }
 

@@ -5,7 +5,7 @@
  */
 import { useMemo, useState, type FormEvent } from "react";
 import { Link, useLocation } from "wouter";
-import { NETWORK_MODES, NetworkCreate, type NetworkMode } from "../../../api/network.js";
+import { NETWORK_MODES, NetworkCreate } from "../../../api/network.js";
 import { useApiMutation } from "../../api/hooks.js";
 import type { ApiError } from "../../api/client.js";
 import { useI18n } from "../../i18n/index.js";

@@ -3,7 +3,7 @@
  * running one keeps changes as pending until its next start (shown at the top). A NIC's
  * network changes live on a running VM (the seed's brctl delif/addif).
  */
-import { useEffect, useState, type FormEvent } from "react";
+import { useState, type FormEvent } from "react";
 import type { Vm } from "../../../api/vm.js";
 import { useApiMutation, useNetworks } from "../../api/hooks.js";
 import { BOOT_DEVICES, vmMore, type BootDevice, type VmEdit } from "../../api/extra-types.js";
@@ -46,8 +46,9 @@ export function Hardware({ vm }: { vm: Vm }) {
       ) : running ? (
         <p className="muted wide">{t("hw.runningNote")}</p>
       ) : null}
-      <CpuMemory vm={vm} />
-      <BootOrder vm={vm} current={more.bootOrder} />
+      {/* Keyed by the saved values: a change made elsewhere starts the form afresh. */}
+      <CpuMemory key={`${vm.memoryMiB}/${vm.vcpus}`} vm={vm} />
+      <BootOrder key={more.bootOrder.join(",")} vm={vm} current={more.bootOrder} />
       <Nics vm={vm} />
       <Disks vm={vm} />
     </div>
@@ -59,10 +60,6 @@ function CpuMemory({ vm }: { vm: Vm }) {
   const toast = useToast();
   const [mem, setMem] = useState(String(vm.memoryMiB));
   const [cpus, setCpus] = useState(String(vm.vcpus));
-  useEffect(() => {
-    setMem(String(vm.memoryMiB));
-    setCpus(String(vm.vcpus));
-  }, [vm.memoryMiB, vm.vcpus]);
   const edit = useApiMutation((api, body: VmEdit) => api.editVm(vm.name, body));
   const submit = (e: FormEvent) => {
     e.preventDefault();
@@ -99,9 +96,6 @@ function BootOrder({ vm, current }: { vm: Vm; current: string[] }) {
     return [...on.map((dev) => ({ dev, on: true })), ...BOOT_DEVICES.filter((d) => !on.includes(d)).map((dev) => ({ dev, on: false }))];
   };
   const [order, setOrder] = useState(initial);
-  const key = current.join(",");
-  // eslint-disable-next-line react-hooks/exhaustive-deps
-  useEffect(() => setOrder(initial()), [key]);
   const edit = useApiMutation((api, body: VmEdit) => api.editVm(vm.name, body));
   const move = (i: number, d: -1 | 1) =>
     setOrder((o) => {

@@ -3,7 +3,7 @@
  * osinfo, filling in recommended defaults); memory and CPUs; storage; name, network and
  * "customize configuration before install". Begin Installation lands on the console.
  */
-import { useEffect, useMemo, useState, type FormEvent, type ReactNode } from "react";
+import { useEffect, useMemo, useRef, useState, type FormEvent, type ReactNode } from "react";
 import { Link, useLocation } from "wouter";
 import { useQuery } from "@tanstack/react-query";
 import { VmCreate } from "../../../api/vm.js";
@@ -31,9 +31,10 @@ export default function NewVmWizard() {
   const [, navigate] = useLocation();
   const nets = useNetworks();
   const [step, setStep] = useState(0);
-  const [s, setS] = useState<WizardState>({
+  /** Networks are null until the user picks one: the first network (with PXE, for PXE) is the default, as in virt-manager. */
+  const [picked, setS] = useState<Omit<WizardState, "network" | "pxeNetwork"> & { network: string | null; pxeNetwork: string | null }>({
     source: "test",
-    pxeNetwork: "",
+    pxeNetwork: null,
     iso: "",
     importPath: "",
     kernel: "",
@@ -46,9 +47,17 @@ export default function NewVmWizard() {
     diskGiB: "8",
     alloc: "sparse",
     name: "",
-    network: "",
+    network: null,
     customize: false,
   });
+  const s: WizardState = useMemo(
+    () => ({
+      ...picked,
+      network: picked.network ?? nets.data?.[0]?.name ?? "",
+      pxeNetwork: picked.pxeNetwork ?? nets.data?.find((n) => n.tftpRoot)?.name ?? nets.data?.[0]?.name ?? "",
+    }),
+    [picked, nets.data],
+  );
   const [shown, setShown] = useState<Set<number>>(new Set());
   const [serverError, setServerError] = useState<ApiError | null>(null);
   const [spaceWarning, setSpaceWarning] = useState<string | null>(null);
@@ -58,13 +67,20 @@ export default function NewVmWizard() {
     setServerError(null);
   };
 
-  // The first network is the natural default, as in virt-manager.
+  // Keyboard and screen-reader flow: a new step puts the focus on its first field; a step
+  // held back by errors, on the first field in error.
+  const stepBody = useRef<HTMLDivElement>(null);
+  const [attempt, setAttempt] = useState(0);
+  const firstRender = useRef(true);
   useEffect(() => {
-    const first = nets.data?.[0]?.name;
-    if (first && !s.network) set("network", first);
-    if (first && !s.pxeNetwork) set("pxeNetwork", nets.data?.find((n) => n.tftpRoot)?.name ?? first);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [nets.data]);
+    if (firstRender.current) {
+      firstRender.current = false;
+      return;
+    }
+    const el = stepBody.current;
+    const target = el?.querySelector<HTMLElement>('[aria-invalid="true"]') ?? el?.querySelector<HTMLElement>("input:checked, input:not([type=radio]), select, textarea");
+    target?.focus();
+  }, [step, attempt]);
 
   const body = useMemo(() => wizardBody(s, false), [s]);
   const problems = useMemo(() => checkFields(VmCreate, body), [body]);
@@ -94,7 +110,7 @@ export default function NewVmWizard() {
 
   const next = () => {
     setShown((x) => new Set(x).add(step));
-    if (stepHasErrors(step)) return;
+    if (stepHasErrors(step)) return setAttempt((n) => n + 1);
     setStep((x) => Math.min(x + 1, STEPS.length - 1));
   };
 
@@ -111,7 +127,10 @@ export default function NewVmWizard() {
   const begin = (force: boolean) => {
     setShown(new Set([0, 1, 2, 3, 4]));
     const bad = [0, 1, 2, 3, 4].find(stepHasErrors);
-    if (bad !== undefined) return setStep(bad);
+    if (bad !== undefined) {
+      setStep(bad);
+      return setAttempt((n) => n + 1);
+    }
     create.mutate(force, {
       onSuccess: (vm) => {
         const base = `/vms/${encodeURIComponent(vm.name)}`;
@@ -126,6 +145,7 @@ export default function NewVmWizard() {
         }
         setServerError(e);
         if (e.field) setStep(stepOfField(e.field));
+        setAttempt((n) => n + 1);
       },
     });
   };
@@ -150,11 +170,13 @@ export default function NewVmWizard() {
       </ol>
       <form className="card form" onSubmit={submit} noValidate aria-labelledby="wiz-step-title">
         <h2 id="wiz-step-title">{t("wiz.stepOf", { n: step + 1, total: STEPS.length, title: t(STEPS[step]!) })}</h2>
-        {step === 0 ? <SourceStep s={s} set={set} errorFor={(f) => errorFor(f, 0)} networks={nets.data?.map((n) => ({ name: n.name, pxe: !!n.tftpRoot })) ?? []} /> : null}
-        {step === 1 ? <OsStep s={s} set={set} /> : null}
-        {step === 2 ? <CpuMemStep s={s} set={set} errorFor={(f) => errorFor(f, 2)} /> : null}
-        {step === 3 ? <StorageStep s={s} set={set} errorFor={(f) => errorFor(f, 3)} warning={spaceWarning} onForce={() => begin(true)} busy={create.isPending} /> : null}
-        {step === 4 ? <FinishStep s={s} set={set} errorFor={(f) => errorFor(f, 4)} networks={nets.data?.map((n) => n.name) ?? []} /> : null}
+        <div ref={stepBody} className="step-body">
+          {step === 0 ? <SourceStep s={s} set={set} errorFor={(f) => errorFor(f, 0)} networks={nets.data?.map((n) => ({ name: n.name, pxe: !!n.tftpRoot })) ?? []} /> : null}
+          {step === 1 ? <OsStep s={s} set={set} /> : null}
+          {step === 2 ? <CpuMemStep s={s} set={set} errorFor={(f) => errorFor(f, 2)} /> : null}
+          {step === 3 ? <StorageStep s={s} set={set} errorFor={(f) => errorFor(f, 3)} warning={spaceWarning} onForce={() => begin(true)} busy={create.isPending} /> : null}
+          {step === 4 ? <FinishStep s={s} set={set} errorFor={(f) => errorFor(f, 4)} networks={nets.data?.map((n) => n.name) ?? []} /> : null}
+        </div>
         {serverError && (!serverError.field || stepOfField(serverError.field) !== step) ? <ErrorText error={serverError} /> : null}
         {phase ? (
           <div className="progress" role="status" aria-live="polite">
@@ -379,7 +401,7 @@ function FinishStep({ s, set, errorFor = () => null, networks }: StepProps & { n
   return (
     <>
       <Field id="wiz-name" label={t("net.field.name")} error={nameErr} help={t("wiz.nameHelp")}>
-        <input {...fieldAria("wiz-name", nameErr)} value={s.name} onChange={(e) => set("name", e.target.value)} autoComplete="off" spellCheck={false} autoFocus />
+        <input {...fieldAria("wiz-name", nameErr)} value={s.name} onChange={(e) => set("name", e.target.value)} autoComplete="off" spellCheck={false} />
       </Field>
       {s.source === "pxe" ? (
         <p className="muted">{t("wiz.pxeNetworkChosen", { name: s.pxeNetwork })}</p>
