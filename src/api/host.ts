@@ -11,7 +11,14 @@ export const HostInfo = Type.Object({
   accelReason: Type.String(),
   bridges: Type.Array(Type.Object({ name: Type.String(), up: Type.Boolean(), addresses: Type.Array(Type.String()), ports: Type.Array(Type.String()) })),
   ipForward: Type.Boolean(),
+  /** net.ipv4.conf.IF.forwarding of every interface (and `all`, `default`) */
+  forwarding: Type.Record(Type.String(), Type.Boolean()),
+  /** sysctl values kvmgr changed and will put back when no network needs them */
+  sysctlSaves: Type.Array(Type.Object({ key: Type.String(), previous: Type.String() })),
+  /** kvmgr's table `inet kvmgr` as nft text ("" when absent) */
   nftables: Type.String(),
+  /** the same table as `nft -j` objects (chains and rules) */
+  nftablesJson: Type.Array(Type.Unknown()),
   dnsmasq: Type.Array(Type.Object({ network: Type.String(), pid: Type.Integer() })),
   version: Type.String(),
 });

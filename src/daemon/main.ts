@@ -56,7 +56,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<{ close: () => Pro
   const run = log.isLevelEnabled("debug")
     ? timedRunner(processRunner, (argv, code, ms) => log.debug({ argv, code, ms: Math.round(ms) }, "host command"))
     : processRunner;
-  if (opts.lab) await ensureLab(run, opts.lab);
+  if (opts.lab) await ensureLab(run, opts.lab, { testGuestDir: `${opts.cacheDir}/images/test-guest` });
   const store = openSqliteStore(`${opts.stateDir}/kvmgr.db`);
   let accel: Promise<AccelChoice> | null = null;
   const ctx: DaemonContext = {

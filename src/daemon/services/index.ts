@@ -15,5 +15,6 @@ export function createServices(ctx: DaemonContext): Services {
   const lock = new Mutex();
   const networks = new NetworksService(ctx, lock);
   const vms = new VmsService(ctx, lock, networks);
+  networks.setVmNicResolver((vm, net) => ctx.store.getVm(vm)?.spec.nics.filter((n) => n.network === net).map((n) => n.mac) ?? []);
   return { networks, vms, host: new HostService(ctx, networks) };
 }

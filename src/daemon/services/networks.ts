@@ -1,22 +1,55 @@
 /** Networks: observe the host, plan, apply with rollback, persist, report the host's truth. */
 import { rmSync } from "node:fs";
 import { KvmgrError, notFound } from "../../api/errors.js";
-import type { Network, NetworkCreate } from "../../api/network.js";
-import { planNetworkStart, planNetworkStop, networkRunPaths, needsDnsmasq } from "../../core/plan/network-plan.js";
+import type { Network, NetworkCreate, PortForwardView } from "../../api/network.js";
+import { planUndo } from "../../core/plan/host-step.js";
+import {
+  firewallOf,
+  joinsHostBridge,
+  needsDnsmasq,
+  needsForwarding,
+  networkRunPaths,
+  planNetworkStart,
+  planNetworkStop,
+  uplinkMoveOf,
+} from "../../core/plan/network-plan.js";
+import { hasNftRules, networkChains, networkRules, renderNetworkNft, type ResolvedForward } from "../../core/render/nft-ruleset.js";
 import { validateNetworkCreate, type NetworkSpec } from "../../core/validate/network.js";
-import { applySteps, undoSteps } from "../../host/apply.js";
+import { routeArgs, applySteps, undoSteps } from "../../host/apply.js";
 import { readLeases } from "../../host/dnsmasq/leases.js";
-import { observeLinks, observeRoutes, type LinkInfo } from "../../host/iproute/links.js";
+import { observeDhcpListeners, servesBridge } from "../../host/dhcp-listeners.js";
+import { observeDefaultRouteDev, observeLinks, observeRoutes, observeUplink, type LinkInfo } from "../../host/iproute/links.js";
+import { applyNft, kvmgrChains, observeRuleset, removeTableIfEmpty } from "../../host/nft/nft.js";
 import { isOurProcessAlive, readPidFile } from "../../host/proc.js";
+import { labRunDir } from "../../host/netns.js";
 import type { DaemonContext } from "../context.js";
-import type { StoredNetwork } from "../store/store.js";
+import type { NetworkRuntime, StoredNetwork } from "../store/store.js";
 import type { Mutex } from "../util/mutex.js";
+import { Forwarding } from "./forwarding.js";
+
+/** What the host looks like now, read once per request. */
+interface Observed {
+  links: LinkInfo[];
+  chains: Set<string>;
+}
+
+/** Finds the MACs of a VM's NICs on a network (the VM service answers; networks know no VMs). */
+export type VmNicResolver = (vm: string, network: string) => string[];
 
 export class NetworksService {
+  readonly forwarding: Forwarding;
+  private vmNics: VmNicResolver = () => [];
+
   constructor(
     private readonly ctx: DaemonContext,
     private readonly lock: Mutex,
-  ) {}
+  ) {
+    this.forwarding = new Forwarding(ctx);
+  }
+
+  setVmNicResolver(fn: VmNicResolver): void {
+    this.vmNics = fn;
+  }
 
   private paths(name: string) {
     return networkRunPaths(this.ctx.runDir, name);
@@ -28,22 +61,53 @@ export class NetworksService {
     return n;
   }
 
+  private async observe(): Promise<Observed> {
+    const [links, rs] = await Promise.all([observeLinks(this.ctx.run, this.ctx.ns), observeRuleset(this.ctx.run, this.ctx.ns)]);
+    return { links, chains: new Set(kvmgrChains(rs)) };
+  }
+
   dnsmasqPid(spec: NetworkSpec): number | null {
     const pidFile = this.paths(spec.name).pidFile;
     const pid = readPidFile(pidFile);
     return pid !== null && isOurProcessAlive(pid, this.paths(spec.name).confFile) ? pid : null;
   }
 
-  /** Up on the host: the bridge exists and is up, and dnsmasq runs where it should. */
-  private isUp(spec: NetworkSpec, links: readonly LinkInfo[]): boolean {
+  /** The chains this network's rules need now. */
+  private wantedChains(spec: NetworkSpec): string[] {
+    const rules = networkRules(firewallOf(spec, this.resolvedForwards(spec)));
+    return networkChains(spec.name).filter((c) => Object.entries(rules).some(([role]) => c === `${role}-${spec.name}`));
+  }
+
+  /** Up on the host, all but the firewall: bridge up (with its uplink enslaved), dnsmasq alive. */
+  private linksUp(spec: NetworkSpec, links: readonly LinkInfo[]): boolean {
     const br = links.find((l) => l.name === spec.bridge);
     if (!br || br.kind !== "bridge" || !br.up) return false;
+    if (spec.mode === "bridge") return spec.uplink === null || links.some((l) => l.name === spec.uplink && l.master === spec.bridge);
     return !needsDnsmasq(spec) || this.dnsmasqPid(spec) !== null;
   }
 
-  private view(n: StoredNetwork, links: readonly LinkInfo[]): Network {
+  private isUp(spec: NetworkSpec, o: Observed): boolean {
+    return this.linksUp(spec, o.links) && this.wantedChains(spec).every((c) => o.chains.has(c));
+  }
+
+  /** Port forwards with the address each goes to now (the VM's lease on this network). */
+  private forwardViews(spec: NetworkSpec): PortForwardView[] {
+    const leases = spec.forwards.length > 0 ? this.leasesOf(spec) : [];
+    return spec.forwards.map((f) => {
+      const macs = this.vmNics(f.vm, spec.name);
+      const lease = leases.find((l) => macs.includes(l.mac));
+      return { ...f, ip: lease?.ip ?? null };
+    });
+  }
+
+  resolvedForwards(spec: NetworkSpec): ResolvedForward[] {
+    return this.forwardViews(spec).flatMap((f) => (f.ip === null ? [] : [{ proto: f.proto as "tcp" | "udp", hostPort: f.hostPort, ip: f.ip, port: f.port }]));
+  }
+
+  private view(n: StoredNetwork, o: Observed): Network {
     const { spec } = n;
-    const active = n.active && this.isUp(spec, links);
+    const active = n.active && this.isUp(spec, o);
+    const moved = n.runtime?.moved ?? null;
     return {
       name: spec.name,
       mode: spec.mode,
@@ -57,46 +121,71 @@ export class NetworksService {
       uplink: spec.uplink,
       tftpRoot: spec.tftpRoot,
       bootFile: spec.bootFile,
-      ports: links.filter((l) => l.master === spec.bridge).map((l) => l.name).sort(),
-      leases: active || spec.dhcp ? readLeases(this.paths(spec.name).leaseFile).map((l) => ({ mac: l.mac, ip: l.ip, hostname: l.hostname, expires: l.expires || null })) : [],
+      ports: o.links.filter((l) => l.master === spec.bridge).map((l) => l.name).sort(),
+      leases: this.leasesOf(spec).map((l) => ({ mac: l.mac, ip: l.ip, hostname: l.hostname, expires: l.expires || null })),
       dnsmasqPid: this.dnsmasqPid(spec),
+      forwards: this.forwardViews(spec),
+      nftChains: networkChains(spec.name).filter((c) => o.chains.has(c)),
+      moved: moved && n.active
+        ? { dev: moved.dev, addresses: moved.addresses.map((a) => `${a.local}/${a.prefixlen}`), routes: moved.routes.map((r) => routeArgs(r, moved.bridge)) }
+        : null,
     };
   }
 
   async list(): Promise<Network[]> {
-    const links = await observeLinks(this.ctx.run, this.ctx.ns);
-    return this.ctx.store.listNetworks().map((n) => this.view(n, links));
+    const o = await this.observe();
+    return this.ctx.store.listNetworks().map((n) => this.view(n, o));
   }
 
   async show(name: string): Promise<Network> {
     const n = this.get(name);
-    return this.view(n, await observeLinks(this.ctx.run, this.ctx.ns));
+    return this.view(n, await this.observe());
+  }
+
+  /**
+   * The lease file that tells a network's VM addresses: its own dnsmasq's; for bridge mode
+   * in a lab, the LAN deployment server's (on a real LAN kvmgr cannot see the leases).
+   */
+  private leaseFileOf(spec: NetworkSpec): string | null {
+    if (spec.dhcp) return this.paths(spec.name).leaseFile;
+    if (spec.mode === "bridge" && this.ctx.lab !== null) return `${labRunDir(this.ctx.lab)}/dnsmasq.leases`;
+    return null;
+  }
+
+  private leasesOf(spec: NetworkSpec) {
+    const f = this.leaseFileOf(spec);
+    return f === null ? [] : readLeases(f);
   }
 
   /** Leases by MAC across all networks, for VM addresses. */
   leasesByNetwork(): Map<string, { mac: string; ip: string }[]> {
     const out = new Map<string, { mac: string; ip: string }[]>();
     for (const n of this.ctx.store.listNetworks()) {
-      if (n.spec.dhcp) out.set(n.spec.name, readLeases(this.paths(n.spec.name).leaseFile));
+      if (this.leaseFileOf(n.spec) !== null) out.set(n.spec.name, this.leasesOf(n.spec));
     }
     return out;
   }
 
   create(input: NetworkCreate): Promise<Network> {
     return this.lock.run(async () => {
-      const [links, routes] = await Promise.all([observeLinks(this.ctx.run, this.ctx.ns), observeRoutes(this.ctx.run, this.ctx.ns)]);
+      const [o, routes] = await Promise.all([this.observe(), observeRoutes(this.ctx.run, this.ctx.ns)]);
       const stored = this.ctx.store.listNetworks();
-      const ours = new Set(stored.map((n) => n.spec.bridge));
+      // kvmgr's own bridges (not those bridge-mode networks merely join) and their ports.
+      const ours = new Set(stored.filter((n) => !joinsHostBridge(n.spec)).map((n) => n.spec.bridge));
       const ownBridgeOf = (dev: string | null) => dev !== null && ours.has(dev);
+      const hostLinks = o.links.filter((l) => !ours.has(l.name) && !(l.master !== null && ours.has(l.master) && l.kind === "tun"));
       const spec = validateNetworkCreate(input, {
         networks: stored.map((n) => n.spec),
-        hostLinks: links.filter((l) => !ours.has(l.name) && !(l.master !== null && ours.has(l.master))).map((l) => l.name),
+        hostLinks: hostLinks.map((l) => l.name),
+        hostBridges: hostLinks.filter((l) => l.kind === "bridge").map((l) => l.name),
+        hostMasters: Object.fromEntries(hostLinks.flatMap((l) => (l.master !== null ? [[l.name, l.master]] : []))),
         hostSubnets: routes.filter((r) => !ownBridgeOf(r.dev)).map((r) => r.dst),
       });
-      this.ctx.store.putNetwork({ spec, active: false });
+      const n: StoredNetwork = { spec, active: false, runtime: null };
+      this.ctx.store.putNetwork(n);
       this.ctx.log.info({ network: spec.name }, "network defined");
       this.ctx.events.publish({ type: "net.defined", network: spec.name });
-      return this.view({ spec, active: false }, links);
+      return this.view(n, o);
     });
   }
 
@@ -104,29 +193,103 @@ export class NetworksService {
     return this.lock.run(() => this.startLocked(name));
   }
 
-  async startLocked(name: string): Promise<Network> {
+  private async startLocked(name: string): Promise<Network> {
     const n = this.get(name);
-    const links = await observeLinks(this.ctx.run, this.ctx.ns);
-    if (n.active && this.isUp(n.spec, links)) return this.view(n, links);
-    const foreign = links.find((l) => l.name === n.spec.bridge);
+    const { spec } = n;
+    let o = await this.observe();
+    if (n.active && this.isUp(spec, o)) return this.view(n, o);
+    // Re-adoption: everything runs but some of kvmgr's chains are gone: put back the rules only.
+    if (n.active && n.runtime && this.linksUp(spec, o.links)) {
+      const fw = firewallOf(spec, this.resolvedForwards(spec));
+      if (hasNftRules(fw)) await applyNft(this.ctx.run, this.ctx.ns, renderNetworkNft(fw));
+      this.ctx.log.warn({ network: name }, "network's firewall chains were missing and are restored");
+      return this.view(n, await this.observe());
+    }
+
+    if (joinsHostBridge(spec)) {
+      const br = o.links.find((l) => l.name === spec.bridge);
+      if (!br || br.kind !== "bridge") {
+        throw new KvmgrError("KVMGR_ERR_NOT_FOUND", `The host has no bridge named '${spec.bridge}' for network '${name}' to join.`);
+      }
+      if (!br.up) throw new KvmgrError("KVMGR_ERR_NET_INACTIVE", `Host bridge '${spec.bridge}' is down; bring it up first.`);
+      return this.finishStart(n, { moved: null, forwarding: [], foreign: [] });
+    }
+
+    const foreign = o.links.find((l) => l.name === spec.bridge);
     if (foreign && !n.active) {
-      throw new KvmgrError("KVMGR_ERR_NET_CONFLICT", `An interface named '${n.spec.bridge}' already exists on the host and is not kvmgr's.`);
+      throw new KvmgrError("KVMGR_ERR_NET_CONFLICT", `An interface named '${spec.bridge}' already exists on the host and is not kvmgr's.`);
     }
     const paths = this.paths(name);
     // Whatever a crash left half-made is removed first, so start always begins clean.
-    await undoSteps(this.deps(), planNetworkStop(n.spec, paths));
-    const steps = planNetworkStart(n.spec, paths, { upstreamDns: this.ctx.lab === null, leaseTime: "1h" });
+    await undoSteps(this.deps(), planNetworkStop(spec, paths, n.runtime?.moved ?? null));
+    if (n.runtime) await this.forwarding.release(n.runtime.forwarding, this.forwardingNeededBy(name));
+    o = await this.observe();
+
+    if (needsDnsmasq(spec)) {
+      const other = (await observeDhcpListeners(this.ctx.run, this.ctx.ns)).find((l) => servesBridge(l, spec.bridge));
+      if (other) {
+        const who = other.process ? `${other.process}${other.pid !== null ? ` (pid ${other.pid})` : ""}` : "another program";
+        const where = other.device ? `on ${other.device}` : "on every interface";
+        throw new KvmgrError(
+          "KVMGR_ERR_NET_CONFLICT",
+          `Another DHCP server, ${who}, already listens on udp port 67 ${where}; kvmgr will not start a second one for bridge '${spec.bridge}'.`,
+        );
+      }
+    }
+
+    let uplink = null;
+    if (spec.mode === "bridge" && spec.uplink !== null) {
+      const nic = o.links.find((l) => l.name === spec.uplink);
+      if (!nic) throw new KvmgrError("KVMGR_ERR_NOT_FOUND", `The host has no interface named '${spec.uplink}' to enslave.`);
+      if (nic.master !== null) {
+        throw new KvmgrError("KVMGR_ERR_NET_CONFLICT", `Interface '${spec.uplink}' is already a port of '${nic.master}'.`);
+      }
+      uplink = await observeUplink(this.ctx.run, this.ctx.ns, spec.uplink);
+    }
+    const fwdIfaces: string[] = [];
+    if (needsForwarding(spec)) {
+      const out = spec.uplink ?? (await observeDefaultRouteDev(this.ctx.run, this.ctx.ns));
+      fwdIfaces.push(spec.bridge, ...(out !== null && out !== spec.bridge ? [out] : []));
+    }
+    const runtime: NetworkRuntime = { moved: uplinkMoveOf(spec, uplink), forwarding: fwdIfaces, foreign: [] };
+    const steps = planNetworkStart({ spec, paths, dns: { upstreamDns: this.ctx.lab === null, leaseTime: "1h" }, uplink, forwards: this.resolvedForwards(spec) });
     // Recorded before touching the host: a crash in the middle leaves a record to undo from.
-    this.ctx.store.putNetwork({ spec: n.spec, active: true });
+    this.ctx.store.putNetwork({ spec, active: true, runtime });
     try {
       await applySteps(this.deps(), steps);
     } catch (e) {
-      this.ctx.store.putNetwork({ spec: n.spec, active: false });
+      this.ctx.store.putNetwork({ spec, active: false, runtime: null });
+      await removeTableIfEmpty(this.ctx.run, this.ctx.ns).catch(() => undefined);
       throw e;
     }
-    this.ctx.log.info({ network: name, bridge: n.spec.bridge }, "network started");
-    this.ctx.events.publish({ type: "net.state", network: name, active: true });
-    return this.view({ spec: n.spec, active: true }, await observeLinks(this.ctx.run, this.ctx.ns));
+    try {
+      await this.forwarding.enable(runtime.forwarding);
+    } catch (e) {
+      await this.forwarding.release(runtime.forwarding, this.forwardingNeededBy(name)).catch(() => undefined);
+      await undoSteps(this.deps(), planUndo(steps));
+      this.ctx.store.putNetwork({ spec, active: false, runtime: null });
+      await removeTableIfEmpty(this.ctx.run, this.ctx.ns).catch(() => undefined);
+      throw e;
+    }
+    return this.finishStart(n, runtime);
+  }
+
+  private async finishStart(n: StoredNetwork, runtime: NetworkRuntime): Promise<Network> {
+    const stored: StoredNetwork = { spec: n.spec, active: true, runtime };
+    this.ctx.store.putNetwork(stored);
+    this.ctx.log.info({ network: n.spec.name, bridge: n.spec.bridge }, "network started");
+    this.ctx.events.publish({ type: "net.state", network: n.spec.name, active: true });
+    return this.view(stored, await this.observe());
+  }
+
+  /** Interfaces whose forwarding other active networks still need. */
+  private forwardingNeededBy(except: string): Set<string> {
+    return new Set(
+      this.ctx.store
+        .listNetworks()
+        .filter((o) => o.spec.name !== except && o.active)
+        .flatMap((o) => o.runtime?.forwarding ?? []),
+    );
   }
 
   stop(name: string, runningVmsOn: (net: string) => string[]): Promise<Network> {
@@ -137,13 +300,18 @@ export class NetworksService {
         throw new KvmgrError("KVMGR_ERR_NET_IN_USE", `Network '${name}' has running VMs (${vms.join(", ")}); stop them first.`);
       }
       await this.stopLocked(n);
-      return this.view({ spec: n.spec, active: false }, await observeLinks(this.ctx.run, this.ctx.ns));
+      return this.view({ spec: n.spec, active: false, runtime: null }, await this.observe());
     });
   }
 
   private async stopLocked(n: StoredNetwork): Promise<void> {
-    const failures = await undoSteps(this.deps(), planNetworkStop(n.spec, this.paths(n.spec.name)));
-    this.ctx.store.putNetwork({ spec: n.spec, active: false });
+    const failures: unknown[] = [];
+    if (n.runtime) {
+      await this.forwarding.release(n.runtime.forwarding, this.forwardingNeededBy(n.spec.name)).catch((e: unknown) => failures.push(e));
+    }
+    failures.push(...(await undoSteps(this.deps(), planNetworkStop(n.spec, this.paths(n.spec.name), n.runtime?.moved ?? null))));
+    await removeTableIfEmpty(this.ctx.run, this.ctx.ns).catch((e: unknown) => failures.push(e));
+    this.ctx.store.putNetwork({ spec: n.spec, active: false, runtime: null });
     if (failures.length > 0) throw failures[0];
     this.ctx.log.info({ network: n.spec.name }, "network stopped");
     this.ctx.events.publish({ type: "net.state", network: n.spec.name, active: false });

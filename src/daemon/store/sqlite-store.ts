@@ -1,12 +1,22 @@
 /** Store on SQLite (better-sqlite3, WAL): definitions survive any crash of the daemon. */
 import Database from "better-sqlite3";
+import { normalizeStoredSpec } from "../../core/validate/network.js";
 import type { Store, StoredNetwork, StoredVm } from "./store.js";
 
 /** Forward-only schema migrations; the index + 1 is the schema version. */
 const MIGRATIONS: string[] = [
   `CREATE TABLE networks (name TEXT PRIMARY KEY, spec TEXT NOT NULL, active INTEGER NOT NULL DEFAULT 0);
    CREATE TABLE vms (name TEXT PRIMARY KEY, spec TEXT NOT NULL, runtime TEXT, crashed INTEGER NOT NULL DEFAULT 0);`,
+  // Networks: what a start changed on the host (moved uplink, forwarding, foreign rules); sysctl values to restore.
+  `ALTER TABLE networks ADD COLUMN runtime TEXT;
+   CREATE TABLE sysctl_saves (key TEXT PRIMARY KEY, previous TEXT NOT NULL);`,
 ];
+
+interface NetRow {
+  spec: string;
+  active: number;
+  runtime: string | null;
+}
 
 export function openSqliteStore(path: string): Store {
   const db = new Database(path);
@@ -25,16 +35,25 @@ export function openSqliteStore(path: string): Store {
   }
 
   const q = {
-    listNets: db.prepare<[], { spec: string; active: number }>("SELECT spec, active FROM networks ORDER BY name"),
-    getNet: db.prepare<[string], { spec: string; active: number }>("SELECT spec, active FROM networks WHERE name = ?"),
-    putNet: db.prepare("INSERT INTO networks (name, spec, active) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET spec = excluded.spec, active = excluded.active"),
+    listNets: db.prepare<[], NetRow>("SELECT spec, active, runtime FROM networks ORDER BY name"),
+    getNet: db.prepare<[string], NetRow>("SELECT spec, active, runtime FROM networks WHERE name = ?"),
+    putNet: db.prepare(
+      "INSERT INTO networks (name, spec, active, runtime) VALUES (?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET spec = excluded.spec, active = excluded.active, runtime = excluded.runtime",
+    ),
+    listSysctl: db.prepare<[], { key: string; previous: string }>("SELECT key, previous FROM sysctl_saves ORDER BY key"),
+    putSysctl: db.prepare("INSERT INTO sysctl_saves (key, previous) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET previous = excluded.previous"),
+    delSysctl: db.prepare("DELETE FROM sysctl_saves WHERE key = ?"),
     delNet: db.prepare("DELETE FROM networks WHERE name = ?"),
     listVms: db.prepare<[], { spec: string; runtime: string | null; crashed: number }>("SELECT spec, runtime, crashed FROM vms ORDER BY name"),
     getVm: db.prepare<[string], { spec: string; runtime: string | null; crashed: number }>("SELECT spec, runtime, crashed FROM vms WHERE name = ?"),
     putVm: db.prepare("INSERT INTO vms (name, spec, runtime, crashed) VALUES (?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET spec = excluded.spec, runtime = excluded.runtime, crashed = excluded.crashed"),
     delVm: db.prepare("DELETE FROM vms WHERE name = ?"),
   };
-  const net = (r: { spec: string; active: number }): StoredNetwork => ({ spec: JSON.parse(r.spec) as StoredNetwork["spec"], active: r.active === 1 });
+  const net = (r: NetRow): StoredNetwork => ({
+    spec: normalizeStoredSpec(JSON.parse(r.spec) as StoredNetwork["spec"]),
+    active: r.active === 1,
+    runtime: r.runtime === null ? null : (JSON.parse(r.runtime) as StoredNetwork["runtime"]),
+  });
   const vm = (r: { spec: string; runtime: string | null; crashed: number }): StoredVm => ({
     spec: JSON.parse(r.spec) as StoredVm["spec"],
     runtime: r.runtime === null ? null : (JSON.parse(r.runtime) as StoredVm["runtime"]),
@@ -47,8 +66,11 @@ export function openSqliteStore(path: string): Store {
       const r = q.getNet.get(name);
       return r ? net(r) : null;
     },
-    putNetwork: (n) => void q.putNet.run(n.spec.name, JSON.stringify(n.spec), n.active ? 1 : 0),
+    putNetwork: (n) => void q.putNet.run(n.spec.name, JSON.stringify(n.spec), n.active ? 1 : 0, n.runtime ? JSON.stringify(n.runtime) : null),
     deleteNetwork: (name) => void q.delNet.run(name),
+    listSysctlSaves: () => q.listSysctl.all(),
+    putSysctlSave: (key, previous) => void q.putSysctl.run(key, previous),
+    deleteSysctlSave: (key) => void q.delSysctl.run(key),
     listVms: () => q.listVms.all().map(vm),
     getVm: (name) => {
       const r = q.getVm.get(name);
