@@ -1,0 +1,123 @@
+// Parsers of host command output and renderers of host commands for networks (recorded outputs, no host).
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { isUnconditional, parseNftRuleset, ruleVerdict } from "../../src/core/model/nft-json.js";
+import { networkChains, networkRules, renderNetworkNftRemoval } from "../../src/core/render/nft-ruleset.js";
+import { ipLines, routeArgs } from "../../src/host/apply.js";
+import { parseDhcpListeners, servesBridge } from "../../src/host/dhcp-listeners.js";
+import { parseAddrSpecs, parseMovableRoutes } from "../../src/host/iproute/links.js";
+import { kvmgrChains } from "../../src/host/nft/nft.js";
+import { parseForwarding } from "../../src/host/sysctl.js";
+
+const ruleset = readFileSync(new URL("../../fixtures/host/nft-ruleset.json", import.meta.url), "utf8");
+
+describe("nft -j", () => {
+  const rs = parseNftRuleset(ruleset);
+  test("tables, chains with hooks and policies, rules with comments", () => {
+    assert.deepEqual(rs.tables.map((t) => `${t.family} ${t.name}`).sort(), ["inet firewalld", "inet kvmgr", "ip filter"]);
+    const fwd = rs.chains.find((c) => c.table === "filter" && c.name === "FORWARD");
+    assert.equal(fwd?.hook, "forward");
+    assert.equal(fwd?.policy, "drop");
+    assert.deepEqual(kvmgrChains(rs).sort(), ["fwd-n1", "in-n1", "nat-post-n1", "nat-pre-n1"]);
+    const ours = rs.rules.filter((r) => r.comment === "kvmgr:n1");
+    assert.equal(ours.length, 1);
+    assert.equal(ours[0]?.chain, "FORWARD");
+  });
+  test("verdicts and unconditional rules", () => {
+    const fw = rs.rules.filter((r) => r.table === "firewalld");
+    assert.deepEqual(fw.map(ruleVerdict), ["accept", "reject"]);
+    assert.deepEqual(fw.map(isUnconditional), [false, true]);
+    const jump = rs.rules.find((r) => r.table === "filter" && ruleVerdict(r) === "jump");
+    assert.ok(jump);
+    assert.equal(isUnconditional(jump), false, "a jump is not a drop");
+  });
+  test("an empty or missing ruleset parses to nothing", () => {
+    assert.deepEqual(parseNftRuleset(""), { tables: [], chains: [], rules: [] });
+  });
+});
+
+describe("kvmgr's rules per mode", () => {
+  const base = { name: "n", bridge: "kvbr0", subnet: "10.0.0.0/24", dhcp: true, tftp: false, uplink: null, forwards: [] };
+  test("hostonly and internal forward nothing but traffic between their own ports", () => {
+    for (const mode of ["hostonly", "internal"] as const) {
+      const r = networkRules({ ...base, mode });
+      assert.equal(r.fwd?.[0], 'iifname "kvbr0" oifname "kvbr0" accept');
+      assert.ok(r.fwd?.slice(1).every((x) => x.includes("reject")), mode);
+      assert.equal(r["nat-post"], undefined);
+      assert.equal(r.in?.at(-1), 'iifname "kvbr0" drop');
+    }
+    assert.deepEqual(networkRules({ ...base, mode: "internal" }).in, ['iifname "kvbr0" drop'], "an internal network offers the host nothing");
+  });
+  test("nat masquerades, routed does not; bridge mode has no rules", () => {
+    assert.ok(networkRules({ ...base, mode: "nat" })["nat-post"]?.some((x) => x.endsWith("masquerade")));
+    assert.equal(networkRules({ ...base, mode: "routed" })["nat-post"], undefined);
+    assert.ok(networkRules({ ...base, mode: "routed" }).fwd?.includes('oifname "kvbr0" ip daddr 10.0.0.0/24 accept'));
+    assert.deepEqual(networkRules({ ...base, mode: "bridge" }), {});
+  });
+  test("TFTP is opened only with PXE, DHCP/DNS only with dnsmasq", () => {
+    assert.ok(networkRules({ ...base, mode: "nat", tftp: true }).in?.includes('iifname "kvbr0" udp dport 69 accept'));
+    assert.ok(!networkRules({ ...base, mode: "nat" }).in?.some((x) => x.includes("dport 69")));
+    assert.ok(!networkRules({ ...base, mode: "hostonly", dhcp: false }).in?.some((x) => x.includes("dport")));
+  });
+  test("removal deletes every chain of the network whether or not it exists", () => {
+    const t = renderNetworkNftRemoval("n");
+    for (const c of networkChains("n")) assert.match(t, new RegExp(`add chain inet kvmgr ${c}\\nflush chain inet kvmgr ${c}\\ndelete chain inet kvmgr ${c}`));
+    assert.doesNotMatch(t, /delete table/);
+  });
+});
+
+describe("ip", () => {
+  test("routes and addresses of an uplink, as recorded from the lab's eth0", () => {
+    const routes = parseMovableRoutes(
+      '[{"dst":"default","gateway":"172.16.0.1","flags":[]},{"dst":"172.16.0.0/16","protocol":"kernel","scope":"link","prefsrc":"172.16.31.7","flags":[]},{"dst":"10.9.0.0/24","gateway":"172.16.0.9","protocol":"static","metric":50,"flags":["onlink"]}]',
+    );
+    assert.deepEqual(routes, [
+      { dst: "default", gateway: "172.16.0.1" },
+      { dst: "10.9.0.0/24", gateway: "172.16.0.9", metric: 50, protocol: "static", onlink: true },
+    ]);
+    assert.equal(routeArgs(routes[1]!, "br0"), "10.9.0.0/24 via 172.16.0.9 dev br0 proto static metric 50 onlink");
+    const a = parseAddrSpecs(
+      '[{"ifname":"eth0","address":"2e:8b:0f:3f:40:75","addr_info":[{"family":"inet","local":"172.16.31.7","prefixlen":16,"broadcast":"172.16.255.255"},{"family":"inet6","local":"fe80::1","prefixlen":64}]}]',
+    );
+    assert.deepEqual(a, { mac: "2e:8b:0f:3f:40:75", addresses: [{ local: "172.16.31.7", prefixlen: 16, broadcast: "172.16.255.255" }] });
+  });
+  test("enslaving moves addresses, then routes, onto the bridge; release moves them back", () => {
+    const move = { dev: "eth0", bridge: "br0", addresses: [{ local: "172.16.31.7", prefixlen: 16 }], routes: [{ dst: "default", gateway: "172.16.0.1" }] };
+    assert.deepEqual(ipLines({ kind: "uplink.enslave", ...move }), [
+      "link set eth0 master br0",
+      "addr del 172.16.31.7/16 dev eth0",
+      "addr replace 172.16.31.7/16 dev br0",
+      "link set br0 up",
+      "route replace default via 172.16.0.1 dev br0",
+    ]);
+    assert.deepEqual(ipLines({ kind: "uplink.release", ...move }), [
+      "link set eth0 nomaster",
+      "addr del 172.16.31.7/16 dev br0",
+      "addr replace 172.16.31.7/16 dev eth0",
+      "link set eth0 up",
+      "route replace default via 172.16.0.1 dev eth0",
+    ]);
+  });
+});
+
+describe("other DHCP servers", () => {
+  test("ss output: a wildcard listener serves every bridge, a device-bound one only its own", () => {
+    const ls = parseDhcpListeners(
+      [
+        'UNCONN 0      0      0.0.0.0:67 0.0.0.0:* users:(("dnsmasq",pid=30983,fd=4))',
+        'UNCONN 0      0      0.0.0.0%kvbr0:67 0.0.0.0:* users:(("dnsmasq",pid=4,fd=4))',
+        "UNCONN 0      0      0.0.0.0%virbr0:67 0.0.0.0:*",
+      ].join("\n"),
+    );
+    assert.deepEqual(ls[0], { address: "0.0.0.0", device: null, process: "dnsmasq", pid: 30983 });
+    assert.equal(ls[1]?.device, "kvbr0");
+    assert.equal(ls[2]?.pid, null);
+    assert.deepEqual(ls.map((l) => servesBridge(l, "kvbr1")), [true, false, false]);
+    assert.equal(servesBridge(ls[1], "kvbr0"), true);
+  });
+});
+
+test("sysctl forwarding lines", () => {
+  assert.deepEqual(parseForwarding("net.ipv4.conf.all.forwarding = 0\nnet.ipv4.conf.eth0/100.forwarding = 1\n"), { all: false, "eth0.100": true });
+});
