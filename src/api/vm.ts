@@ -37,6 +37,8 @@ export const VmCreate = Type.Object(
     initrd: Type.Optional(AbsPath),
     cmdline: Type.Optional(Type.String({ maxLength: 4096, pattern: "^[^\\u0000\\n]*$", errorHint: "a kernel command line must be one line" })),
     autostart: Type.Optional(Type.Boolean()),
+    /** boot from the network (the first NIC's PXE ROM, iPXE) */
+    pxe: Type.Optional(Type.Boolean()),
     start: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },

@@ -2,6 +2,8 @@
 import { Command, Option } from "commander";
 import { invalid } from "../api/errors.js";
 import { NETWORK_MODES, type DhcpHost, type Network, type NetworkCreate } from "../api/network.js";
+import { resolve } from "node:path";
+import { populateTestGuestTftpRoot } from "../host/pxe.js";
 import { clientOf, wantsJson } from "./context.js";
 import { printFields, printJson, printTable } from "./format.js";
 
@@ -123,6 +125,18 @@ export function netCommand(): Command {
       const leases = await clientOf(cmd).leases(name);
       if (wantsJson(cmd)) return printJson(leases);
       printTable(["MAC", "IP", "HOSTNAME"], leases.map((l) => [l.mac, l.ip, l.hostname ?? "-"]));
+    });
+
+  net
+    .command("pxe-root <dir>")
+    .description("fill DIR with the test guest's PXE recipe (iPXE script + kernel + initrd), for --tftp-root DIR --boot-file")
+    .option("--image <image>", "the image to boot", "test-guest")
+    .action((dir: string, o: { image: string }) => {
+      if (o.image !== "test-guest") throw invalid("image", "--image must be test-guest.");
+      const cache = process.env.KVMGR_CACHE_DIR ?? "/var/cache/kvmgr";
+      const root = resolve(dir);
+      const bootFile = populateTestGuestTftpRoot(root, `${cache}/images/test-guest`);
+      process.stdout.write(`TFTP root ${root} ready: use --tftp-root ${root} --boot-file ${bootFile}\n`);
     });
 
   return net;

@@ -66,7 +66,7 @@ export function vmCommand(): Command {
     .option("--start", "start it at once")
     .option("--json", "print JSON")
     .action(async (name: string, o: Record<string, unknown>, cmd: Command) => {
-      for (const [k, flag] of [["os", "--os"], ["disk", "--disk"], ["import", "--import"], ["cdrom", "--cdrom"], ["pxe", "--pxe"]] as const) {
+      for (const [k, flag] of [["os", "--os"], ["disk", "--disk"], ["import", "--import"], ["cdrom", "--cdrom"]] as const) {
         if (o[k] !== undefined) notYet(flag);
       }
       const body: Record<string, unknown> = { name };
@@ -75,6 +75,7 @@ export function vmCommand(): Command {
       if (o.network !== undefined) body.nics = o.network;
       for (const k of ["image", "kernel", "initrd", "cmdline"] as const) if (o[k] !== undefined) body[k] = o[k];
       if (o.autostart === true) body.autostart = true;
+      if (o.pxe === true) body.pxe = true;
       if (o.start === true) body.start = true;
       const v = await clientOf(cmd).createVm(body as VmCreate);
       if (wantsJson(cmd)) printJson(v);

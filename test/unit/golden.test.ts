@@ -61,7 +61,7 @@ describe("vm golden files", () => {
         taps: ["vnet0", "vnet1"],
         bridges: ["kvbr0", "kvbr0"],
         paths,
-        boot: { kernel: "/cache/vmlinuz", initrd: "/cache/initrd.img", cmdline: testGuestCmdline(spec.name, null) },
+        boot: spec.pxe === true ? { kernel: null, initrd: null, cmdline: null } : { kernel: "/cache/vmlinuz", initrd: "/cache/initrd.img", cmdline: testGuestCmdline(spec.name, null) },
       });
       golden(new URL("plan.expected.json", dir), JSON.stringify(steps, null, 2) + "\n");
     });

@@ -121,3 +121,18 @@ describe("other DHCP servers", () => {
 test("sysctl forwarding lines", () => {
   assert.deepEqual(parseForwarding("net.ipv4.conf.all.forwarding = 0\nnet.ipv4.conf.eth0/100.forwarding = 1\n"), { all: false, "eth0.100": true });
 });
+
+test("dnsmasq names VM NICs: reservations keep their address and get the VM's name; one name per VM", async () => {
+  const { dhcpHostLines } = await import("../../src/core/render/dnsmasq-conf.js");
+  const { validateNetworkCreate } = await import("../../src/core/validate/network.js");
+  const spec = validateNetworkCreate(
+    { name: "n", mode: "hostonly", subnet: "10.3.0.0/24", dhcpHosts: [{ mac: "52:54:00:00:00:01", ip: "10.3.0.50" }, { mac: "52:54:00:00:00:09", ip: "10.3.0.59", hostname: "printer" }] },
+    { networks: [], hostLinks: [], hostSubnets: [] },
+  );
+  const lines = dhcpHostLines(spec, [
+    { mac: "52:54:00:00:00:01", name: "vm1" },
+    { mac: "52:54:00:00:00:02", name: "vm2" },
+    { mac: "52:54:00:00:00:03", name: "vm2" },
+  ]);
+  assert.deepEqual(lines, ["dhcp-host=52:54:00:00:00:01,10.3.0.50,vm1", "dhcp-host=52:54:00:00:00:09,10.3.0.59,printer", "dhcp-host=52:54:00:00:00:02,vm2"]);
+});

@@ -1,6 +1,6 @@
 /** What the host must look like for a network to be up, as steps. Pure. */
 import { parseCidr } from "../model/ipv4.js";
-import { renderDnsmasqConf, type DnsmasqOptions } from "../render/dnsmasq-conf.js";
+import { renderDnsmasqConf, type DnsmasqOptions, type VmHost } from "../render/dnsmasq-conf.js";
 import { hasNftRules, renderNetworkNft, type NetworkFirewall, type ResolvedForward } from "../render/nft-ruleset.js";
 import type { NetworkSpec } from "../validate/network.js";
 import { planUndo, type AddrSpec, type HostStep, type RouteSpec, type UplinkMove } from "./host-step.js";
@@ -10,12 +10,11 @@ export interface NetworkRunPaths {
   confFile: string;
   pidFile: string;
   leaseFile: string;
-  hostsFile: string;
 }
 
 export function networkRunPaths(runDir: string, name: string): NetworkRunPaths {
   const dir = `${runDir}/networks/${name}`;
-  return { dir, confFile: `${dir}/dnsmasq.conf`, pidFile: `${dir}/dnsmasq.pid`, leaseFile: `${dir}/dnsmasq.leases`, hostsFile: `${dir}/dhcp-hosts` };
+  return { dir, confFile: `${dir}/dnsmasq.conf`, pidFile: `${dir}/dnsmasq.pid`, leaseFile: `${dir}/dnsmasq.leases` };
 }
 
 export function needsDnsmasq(spec: NetworkSpec): boolean {
@@ -60,6 +59,8 @@ export interface NetworkStartInput {
   /** bridge mode with --uplink: the NIC's state before the start (null otherwise) */
   uplink: UplinkState | null;
   forwards?: readonly ResolvedForward[];
+  /** VM NICs on the network, named in DHCP and DNS */
+  vmHosts?: readonly VmHost[];
 }
 
 /** What a start will move off the uplink NIC (recorded before the start, replayed at stop). */
@@ -91,7 +92,7 @@ export function planNetworkStart(input: NetworkStartInput): HostStep[] {
   }
   steps.push({ kind: "link.up", dev: spec.bridge });
   if (needsDnsmasq(spec)) {
-    steps.push({ kind: "file.write", path: paths.confFile, content: renderDnsmasqConf(spec, paths, input.dns) });
+    steps.push({ kind: "file.write", path: paths.confFile, content: renderDnsmasqConf(spec, paths, input.dns, input.vmHosts ?? []) });
     steps.push({ kind: "dnsmasq.start", network: spec.name, confFile: paths.confFile, pidFile: paths.pidFile });
   }
   return steps;
@@ -103,9 +104,21 @@ export function planNetworkStart(input: NetworkStartInput): HostStep[] {
  * `moved` is what the start recorded it moved off a bridge-mode uplink.
  */
 export function planNetworkStop(spec: NetworkSpec, paths: NetworkRunPaths, moved: UplinkMove | null = null): HostStep[] {
+  // (the lease file stays: a restarted network gives its VMs their addresses back)
   const uplink = moved ? { mac: "", addresses: moved.addresses, routes: moved.routes } : null;
   const start = planNetworkStart({ spec, paths, dns: { upstreamDns: false, leaseTime: "1h" }, uplink });
-  const steps = [...planUndo(start), { kind: "file.remove", path: paths.pidFile } as const];
-  if (needsDnsmasq(spec)) steps.push({ kind: "file.remove", path: paths.hostsFile });
-  return steps;
+  return [...planUndo(start), { kind: "file.remove", path: paths.pidFile }];
+}
+
+/**
+ * Steps that restart dnsmasq with a new config (VM names changed). The lease file stays, so
+ * guests keep their addresses and their names in DNS.
+ */
+export function planDnsmasqReload(spec: NetworkSpec, paths: NetworkRunPaths, dns: DnsmasqOptions, vmHosts: readonly VmHost[]): HostStep[] {
+  if (!needsDnsmasq(spec)) return [];
+  return [
+    { kind: "dnsmasq.stop", network: spec.name, pidFile: paths.pidFile, confFile: paths.confFile },
+    { kind: "file.write", path: paths.confFile, content: renderDnsmasqConf(spec, paths, dns, vmHosts) },
+    { kind: "dnsmasq.start", network: spec.name, confFile: paths.confFile, pidFile: paths.pidFile },
+  ];
 }

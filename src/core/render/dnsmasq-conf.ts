@@ -18,7 +18,38 @@ export interface DnsmasqOptions {
   leaseTime: string;
 }
 
-export function renderDnsmasqConf(spec: NetworkSpec, paths: DnsmasqPaths, opts: DnsmasqOptions): string {
+/** A VM NIC on the network: dnsmasq gives it the VM's name (DHCP option 12 and DNS NAME.NET). */
+export interface VmHost {
+  mac: string;
+  name: string;
+}
+
+/**
+ * `dhcp-host` lines: the reservations, named after their hostname or else the VM owning the
+ * MAC; then one line per other VM NIC (the first NIC of a VM on this network gets its name).
+ * https://thekelleys.org.uk/dnsmasq/docs/dnsmasq-man.html (--dhcp-host)
+ */
+export function dhcpHostLines(spec: NetworkSpec, vms: readonly VmHost[]): string[] {
+  const named = new Set<string>();
+  const vmOf = new Map<string, string>();
+  for (const v of vms) {
+    if (!vmOf.has(v.mac) && !named.has(v.name)) {
+      vmOf.set(v.mac, v.name);
+      named.add(v.name);
+    }
+  }
+  const lines: string[] = [];
+  const reserved = new Set<string>();
+  for (const h of spec.dhcpHosts) {
+    reserved.add(h.mac);
+    const name = h.hostname ?? vmOf.get(h.mac);
+    lines.push(`dhcp-host=${[h.mac, h.ip, ...(name ? [name] : [])].join(",")}`);
+  }
+  for (const [mac, name] of vmOf) if (!reserved.has(mac)) lines.push(`dhcp-host=${mac},${name}`);
+  return lines;
+}
+
+export function renderDnsmasqConf(spec: NetworkSpec, paths: DnsmasqPaths, opts: DnsmasqOptions, vms: readonly VmHost[] = []): string {
   if (!spec.gateway || !spec.subnet) throw new Error(`network ${spec.name} has no address for dnsmasq`);
   const cidr = parseCidr(spec.subnet);
   const mask = cidr ? formatIpv4(maskOf(cidr.prefix)) : "255.255.255.0";
@@ -46,7 +77,7 @@ export function renderDnsmasqConf(spec: NetworkSpec, paths: DnsmasqPaths, opts: 
       `dhcp-option=option:router,${spec.gateway}`,
       `dhcp-option=option:dns-server,${spec.gateway}`,
     );
-    for (const h of spec.dhcpHosts) lines.push(`dhcp-host=${[h.mac, h.ip, ...(h.hostname ? [h.hostname] : [])].join(",")}`);
+    lines.push(...dhcpHostLines(spec, vms));
     if (spec.tftpRoot && spec.bootFile) {
       lines.push("enable-tftp", `tftp-root=${spec.tftpRoot}`, `dhcp-boot=${spec.bootFile}`);
     }

@@ -67,8 +67,10 @@ export function renderQemuArgv(input: QemuArgvInput): string[] {
     if (tap === undefined) throw new Error(`NIC ${i} of ${spec.name} has no tap`);
     argv.push("-netdev", `tap,id=net${i},ifname=${tap},script=no,downscript=no`);
     // Direct kernel boot never PXE-boots: dropping the option ROM saves firmware time.
+    // A PXE VM keeps the ROM (iPXE) and boots from its first NIC.
     const rom = kernelBoot ? ",romfile=" : "";
-    argv.push("-device", `${NIC_DEVICE[nic.model]},netdev=net${i},id=nic${i},mac=${nic.mac}${rom}`);
+    const boot = spec.pxe === true && i === 0 && !kernelBoot ? ",bootindex=1" : "";
+    argv.push("-device", `${NIC_DEVICE[nic.model]},netdev=net${i},id=nic${i},mac=${nic.mac}${rom}${boot}`);
   });
   if (boot.kernel !== null) {
     argv.push("-kernel", boot.kernel);

@@ -21,6 +21,8 @@ export interface VmSpec {
   initrd: string | null;
   cmdline: string | null;
   autostart: boolean;
+  /** boot from the network through the first NIC (absent in specs stored before it existed) */
+  pxe?: boolean;
 }
 
 export interface VmContext {
@@ -45,6 +47,13 @@ export function validateVmCreate(input: VmCreate, ctx: VmContext): VmSpec {
   if (input.initrd !== undefined && input.kernel === undefined) throw invalid("initrd", "--initrd needs --kernel.");
   if (input.cmdline !== undefined && input.kernel === undefined && image === null) {
     throw invalid("cmdline", "--cmdline needs --kernel or --image.");
+  }
+
+  if (input.pxe === true) {
+    if (image !== null || input.kernel !== undefined) {
+      throw invalid("pxe", "--pxe boots the VM from the network: it does not go with --image or --kernel.");
+    }
+    if ((input.nics ?? []).length === 0) throw invalid("pxe", "--pxe needs a NIC: give --network NET (a network with a TFTP boot file).");
   }
 
   const usedMacs = new Set(ctx.vms.flatMap((v) => v.nics.map((n) => n.mac)));
@@ -78,5 +87,6 @@ export function validateVmCreate(input: VmCreate, ctx: VmContext): VmSpec {
     initrd: input.initrd ?? null,
     cmdline: input.cmdline ?? null,
     autostart: input.autostart ?? false,
+    ...(input.pxe === true ? { pxe: true } : {}),
   };
 }

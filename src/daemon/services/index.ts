@@ -15,6 +15,14 @@ export function createServices(ctx: DaemonContext): Services {
   const lock = new Mutex();
   const networks = new NetworksService(ctx, lock);
   const vms = new VmsService(ctx, lock, networks);
-  networks.setVmNicResolver((vm, net) => ctx.store.getVm(vm)?.spec.nics.filter((n) => n.network === net).map((n) => n.mac) ?? []);
+  networks.setVmDirectory({
+    nicMacs: (vm, net) => ctx.store.getVm(vm)?.spec.nics.filter((n) => n.network === net).map((n) => n.mac) ?? [],
+    hostsOn: (net) => ctx.store.listVms().flatMap((v) => v.spec.nics.filter((n) => n.network === net).map((n) => ({ mac: n.mac, name: v.spec.name }))),
+  });
+  // VM names live in the networks' dnsmasq configs: follow definitions as they change.
+  ctx.events.subscribe((e) => {
+    if (e.type !== "vm.defined" && e.type !== "vm.deleted") return;
+    networks.refreshVmHosts().catch((err: unknown) => ctx.log.warn({ err }, "could not update the VM names of the networks' dnsmasq"));
+  });
   return { networks, vms, host: new HostService(ctx, networks) };
 }

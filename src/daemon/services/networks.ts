@@ -1,5 +1,5 @@
 /** Networks: observe the host, plan, apply with rollback, persist, report the host's truth. */
-import { rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { KvmgrError, notFound } from "../../api/errors.js";
 import type { Network, NetworkCreate, PortForwardView } from "../../api/network.js";
 import { planUndo } from "../../core/plan/host-step.js";
@@ -9,10 +9,12 @@ import {
   needsDnsmasq,
   needsForwarding,
   networkRunPaths,
+  planDnsmasqReload,
   planNetworkStart,
   planNetworkStop,
   uplinkMoveOf,
 } from "../../core/plan/network-plan.js";
+import { renderDnsmasqConf, type DnsmasqOptions, type VmHost } from "../../core/render/dnsmasq-conf.js";
 import { hasNftRules, networkChains, networkRules, renderNetworkNft, type ResolvedForward } from "../../core/render/nft-ruleset.js";
 import { validateNetworkCreate, type NetworkSpec } from "../../core/validate/network.js";
 import { routeArgs, applySteps, undoSteps } from "../../host/apply.js";
@@ -33,12 +35,17 @@ interface Observed {
   chains: Set<string>;
 }
 
-/** Finds the MACs of a VM's NICs on a network (the VM service answers; networks know no VMs). */
-export type VmNicResolver = (vm: string, network: string) => string[];
+/** What networks need to know of VMs (the VM service answers; networks know no VMs). */
+export interface VmDirectory {
+  /** MACs of a VM's NICs on a network */
+  nicMacs(vm: string, network: string): string[];
+  /** every VM NIC on a network, to name in DHCP and DNS */
+  hostsOn(network: string): VmHost[];
+}
 
 export class NetworksService {
   readonly forwarding: Forwarding;
-  private vmNics: VmNicResolver = () => [];
+  private vms: VmDirectory = { nicMacs: () => [], hostsOn: () => [] };
 
   constructor(
     private readonly ctx: DaemonContext,
@@ -47,8 +54,37 @@ export class NetworksService {
     this.forwarding = new Forwarding(ctx);
   }
 
-  setVmNicResolver(fn: VmNicResolver): void {
-    this.vmNics = fn;
+  setVmDirectory(d: VmDirectory): void {
+    this.vms = d;
+  }
+
+  private dnsOptions(): DnsmasqOptions {
+    return { upstreamDns: this.ctx.lab === null, leaseTime: "1h" };
+  }
+
+  /**
+   * VMs came, went or moved: active networks whose dnsmasq config names a different set of
+   * VMs restart dnsmasq with the new one (dnsmasq reads its files as an unprivileged user,
+   * so kvmgr's private run directory rules out a reload by SIGHUP).
+   */
+  refreshVmHosts(): Promise<void> {
+    return this.lock.run(async () => {
+      for (const n of this.ctx.store.listNetworks()) {
+        if (!n.active || !needsDnsmasq(n.spec)) continue;
+        const paths = this.paths(n.spec.name);
+        const hosts = this.vms.hostsOn(n.spec.name);
+        const want = renderDnsmasqConf(n.spec, paths, this.dnsOptions(), hosts);
+        let have = "";
+        try {
+          have = readFileSync(paths.confFile, "utf8");
+        } catch {
+          /* missing: rewritten below */
+        }
+        if (have === want && this.dnsmasqPid(n.spec) !== null) continue;
+        await applySteps(this.deps(), planDnsmasqReload(n.spec, paths, this.dnsOptions(), hosts));
+        this.ctx.log.info({ network: n.spec.name, hosts: hosts.length }, "dnsmasq restarted with the network's VM names");
+      }
+    });
   }
 
   private paths(name: string) {
@@ -94,7 +130,7 @@ export class NetworksService {
   private forwardViews(spec: NetworkSpec): PortForwardView[] {
     const leases = spec.forwards.length > 0 ? this.leasesOf(spec) : [];
     return spec.forwards.map((f) => {
-      const macs = this.vmNics(f.vm, spec.name);
+      const macs = this.vms.nicMacs(f.vm, spec.name);
       const lease = leases.find((l) => macs.includes(l.mac));
       return { ...f, ip: lease?.ip ?? null };
     });
@@ -252,7 +288,7 @@ export class NetworksService {
       fwdIfaces.push(spec.bridge, ...(out !== null && out !== spec.bridge ? [out] : []));
     }
     const runtime: NetworkRuntime = { moved: uplinkMoveOf(spec, uplink), forwarding: fwdIfaces, foreign: [] };
-    const steps = planNetworkStart({ spec, paths, dns: { upstreamDns: this.ctx.lab === null, leaseTime: "1h" }, uplink, forwards: this.resolvedForwards(spec) });
+    const steps = planNetworkStart({ spec, paths, dns: this.dnsOptions(), uplink, forwards: this.resolvedForwards(spec), vmHosts: this.vms.hostsOn(name) });
     // Recorded before touching the host: a crash in the middle leaves a record to undo from.
     this.ctx.store.putNetwork({ spec, active: true, runtime });
     try {

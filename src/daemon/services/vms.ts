@@ -183,7 +183,9 @@ export class VmsService {
           throw new KvmgrError("KVMGR_ERR_IMAGE_MISSING", `Boot file ${f} does not exist.${hint}`);
         }
       }
-      if (boot.kernel === null) throw new KvmgrError("KVMGR_ERR_INPUT_INVALID", `VM '${name}' has nothing to boot: give --image or --kernel.`);
+      if (boot.kernel === null && v.spec.pxe !== true) {
+        throw new KvmgrError("KVMGR_ERR_INPUT_INVALID", `VM '${name}' has nothing to boot: give --image, --kernel or --pxe.`);
+      }
       const bridges: string[] = [];
       for (const nic of v.spec.nics) {
         const n = this.ctx.store.getNetwork(nic.network);
