@@ -15,9 +15,11 @@ import type { Mutex } from "../util/mutex.js";
 import type { NetworksService } from "./networks.js";
 import { VmMonitors } from "./monitors.js";
 
+/** The uncompressed kernel boots by PVH, ~0.4 s faster under TCG; vmlinuz when it was not built. */
 export function testGuestPaths(cacheDir: string): { kernel: string; initrd: string } {
   const dir = `${cacheDir}/images/test-guest`;
-  return { kernel: `${dir}/vmlinuz`, initrd: `${dir}/initrd.img` };
+  const pvh = `${dir}/vmlinux`;
+  return { kernel: existsSync(pvh) ? pvh : `${dir}/vmlinuz`, initrd: `${dir}/initrd.img` };
 }
 
 export class VmsService {
