@@ -19,6 +19,11 @@ function parseDhcpHost(s: string, prev: DhcpHost[] = []): DhcpHost[] {
   return [...prev, hostname !== undefined ? { mac, ip, hostname } : { mac, ip }];
 }
 
+/** Whole numbers stay numbers; anything else goes as typed so the API names what is wrong. */
+function intOrRaw(s: string): number | string {
+  return /^\d+$/.test(s) ? Number(s) : s;
+}
+
 function showNetwork(n: Network): void {
   printFields({
     name: n.name,
@@ -31,7 +36,13 @@ function showNetwork(n: Network): void {
     uplink: n.uplink,
     autostart: n.autostart ? "yes" : "no",
     ports: n.ports.join(" ") || null,
+    firewall: n.nftChains.join(" ") || null,
+    moved: n.moved ? `${n.moved.dev}: ${[...n.moved.addresses, ...n.moved.routes].join(", ")}` : null,
   });
+  if (n.forwards.length > 0) {
+    process.stdout.write("forwards:\n");
+    printTable(["  PROTO", "HOST PORT", "VM", "PORT", "VM ADDRESS"], n.forwards.map((f) => [`  ${f.proto}`, String(f.hostPort), f.vm, String(f.port), f.ip ?? "-"]));
+  }
   if (n.leases.length > 0) {
     process.stdout.write("leases:\n");
     printTable(["  MAC", "IP", "HOSTNAME"], n.leases.map((l) => [`  ${l.mac}`, l.ip, l.hostname ?? "-"]));
@@ -125,6 +136,39 @@ export function netCommand(): Command {
       const leases = await clientOf(cmd).leases(name);
       if (wantsJson(cmd)) return printJson(leases);
       printTable(["MAC", "IP", "HOSTNAME"], leases.map((l) => [l.mac, l.ip, l.hostname ?? "-"]));
+    });
+
+  const fwd = net.command("forward").description("port forwards of a nat network: host port -> VM port");
+  fwd
+    .command("add <name>")
+    .description("forward the host's port P (on its uplink addresses) to port Q of a VM on the network")
+    .requiredOption("--host-port <P>", "port on the host", intOrRaw)
+    .requiredOption("--vm <vm>", "the VM")
+    .requiredOption("--port <Q>", "port on the VM", intOrRaw)
+    .addOption(new Option("--proto <proto>", "protocol").choices(["tcp", "udp"]).default("tcp"))
+    .option("--json", "print JSON")
+    .action(async (name: string, o: { hostPort: number; vm: string; port: number; proto: "tcp" | "udp" }, cmd: Command) => {
+      const n = await clientOf(cmd).addForward(name, { proto: o.proto, hostPort: o.hostPort, vm: o.vm, port: o.port });
+      if (wantsJson(cmd)) printJson(n.forwards);
+      else process.stdout.write(`Forwarding ${o.proto}/${o.hostPort} to ${o.vm}:${o.port} on network ${name}.\n`);
+    });
+  fwd
+    .command("list <name>")
+    .description("port forwards of a network")
+    .option("--json", "print JSON")
+    .action(async (name: string, _o: unknown, cmd: Command) => {
+      const list = await clientOf(cmd).listForwards(name);
+      if (wantsJson(cmd)) return printJson(list);
+      printTable(["PROTO", "HOST PORT", "VM", "PORT", "VM ADDRESS"], list.map((f) => [f.proto, String(f.hostPort), f.vm, String(f.port), f.ip ?? "- (no lease yet)"]));
+    });
+  fwd
+    .command("remove <name>")
+    .description("remove the port forward of a host port")
+    .requiredOption("--host-port <P>", "port on the host", intOrRaw)
+    .addOption(new Option("--proto <proto>", "protocol").choices(["tcp", "udp"]).default("tcp"))
+    .action(async (name: string, o: { hostPort: number; proto: string }, cmd: Command) => {
+      await clientOf(cmd).removeForward(name, o.proto, o.hostPort);
+      process.stdout.write(`Removed the forward of ${o.proto}/${o.hostPort} from network ${name}.\n`);
     });
 
   net

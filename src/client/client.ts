@@ -2,7 +2,7 @@
 import { request } from "node:http";
 import { KvmgrError, isErrorCode, type ApiErrorBody } from "../api/errors.js";
 import type { HostInfo } from "../api/host.js";
-import type { Lease, Network, NetworkCreate } from "../api/network.js";
+import type { Lease, Network, NetworkCreate, PortForwardCreate, PortForwardView } from "../api/network.js";
 import type { Vm, VmCreate } from "../api/vm.js";
 
 export interface ClientOptions {
@@ -70,6 +70,10 @@ export class KvmgrClient {
   startNetwork = (name: string) => this.call<Network>("POST", `/v1/networks/${this.n(name)}/start`);
   stopNetwork = (name: string) => this.call<Network>("POST", `/v1/networks/${this.n(name)}/stop`);
   deleteNetwork = (name: string) => this.call<void>("DELETE", `/v1/networks/${this.n(name)}`);
+  listForwards = (name: string) => this.call<PortForwardView[]>("GET", `/v1/networks/${this.n(name)}/forwards`);
+  addForward = (name: string, body: PortForwardCreate) => this.call<Network>("POST", `/v1/networks/${this.n(name)}/forwards`, body);
+  removeForward = (name: string, proto: string, hostPort: number) =>
+    this.call<Network>("DELETE", `/v1/networks/${this.n(name)}/forwards/${this.n(proto)}/${hostPort}`);
 
   listVms = () => this.call<Vm[]>("GET", "/v1/vms");
   createVm = (body: VmCreate) => this.call<Vm>("POST", "/v1/vms", body);

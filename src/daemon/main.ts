@@ -105,9 +105,22 @@ export async function runDaemon(opts: DaemonOptions): Promise<{ close: () => Pro
   }, 500);
   watcher.unref();
 
+  // Leases: `net.lease` events, and port forwards that follow their VM's address.
+  let polling = false;
+  const leaseWatcher = setInterval(() => {
+    if (polling) return;
+    polling = true;
+    services.networks
+      .pollLeases()
+      .catch((err: unknown) => log.error({ err }, "lease watch failed"))
+      .finally(() => (polling = false));
+  }, 1000);
+  leaseWatcher.unref();
+
   log.info({ socket: socketPath, http: opts.http, lab: opts.lab }, "kvmgr daemon ready");
   const close = async () => {
     clearInterval(watcher);
+    clearInterval(leaseWatcher);
     await services.vms.monitors.closeAll();
     await unixApp.close();
     await tcpApp?.close();

@@ -136,3 +136,26 @@ test("dnsmasq names VM NICs: reservations keep their address and get the VM's na
   ]);
   assert.deepEqual(lines, ["dhcp-host=52:54:00:00:00:01,10.3.0.50,vm1", "dhcp-host=52:54:00:00:00:09,10.3.0.59,printer", "dhcp-host=52:54:00:00:00:02,vm2"]);
 });
+
+describe("port forwards", async () => {
+  const { validateForwardAdd, validateForwardRemove } = await import("../../src/core/validate/forward.js");
+  const { validateNetworkCreate } = await import("../../src/core/validate/network.js");
+  const { KvmgrError } = await import("../../src/api/errors.js");
+  const none = { networks: [], hostLinks: [], hostSubnets: [] };
+  const nat = validateNetworkCreate({ name: "n", mode: "nat", subnet: "10.0.0.0/24" }, none);
+  const ho = validateNetworkCreate({ name: "h", mode: "hostonly", subnet: "10.1.0.0/24" }, none);
+  const ctx = { network: nat, networks: [nat], vmsOnNetwork: ["a1"], vmExists: (v: string) => v === "a1" || v === "b1" };
+  const refused = (fn: () => unknown, re: RegExp) => assert.throws(fn, (e: unknown) => e instanceof KvmgrError && re.test(e.message));
+  test("tcp by default; refusals name what is wrong", () => {
+    assert.deepEqual(validateForwardAdd({ hostPort: 8080, vm: "a1", port: 80 }, ctx), { proto: "tcp", hostPort: 8080, vm: "a1", port: 80 });
+    refused(() => validateForwardAdd({ hostPort: 8080, vm: "a1", port: 80 }, { ...ctx, network: ho }), /apply to nat networks/);
+    refused(() => validateForwardAdd({ hostPort: 8080, vm: "zz", port: 80 }, ctx), /no VM named 'zz'/);
+    refused(() => validateForwardAdd({ hostPort: 8080, vm: "b1", port: 80 }, ctx), /has no NIC on network 'n'/);
+    refused(() => validateForwardAdd({ hostPort: 70000, vm: "a1", port: 80 }, ctx), /port must be/);
+    const taken = { ...nat, forwards: [{ proto: "tcp" as const, hostPort: 8080, vm: "a1", port: 22 }] };
+    refused(() => validateForwardAdd({ hostPort: 8080, vm: "a1", port: 80 }, { ...ctx, networks: [taken] }), /already forwarded to a1:22/);
+    assert.equal(validateForwardAdd({ proto: "udp", hostPort: 8080, vm: "a1", port: 80 }, { ...ctx, networks: [taken] }).proto, "udp");
+    assert.deepEqual(validateForwardRemove(taken, "tcp", 8080), []);
+    refused(() => validateForwardRemove(taken, "udp", 8080), /no port forward of udp\/8080/);
+  });
+});

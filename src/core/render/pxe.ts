@@ -17,7 +17,7 @@ export function renderTestGuestIpxe(): string {
     "#!ipxe",
     "# kvmgr test guest over PXE: kernel and initrd from this TFTP server",
     "isset ${hostname} || set hostname test-guest",
-    "kernel vmlinuz console=tty0 console=ttyS0 quiet hostname=${hostname}",
+    "kernel vmlinuz console=tty0 console=ttyS0 quiet cryptomgr.notests hostname=${hostname}",
     "initrd initrd.img",
     "boot",
     "",

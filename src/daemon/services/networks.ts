@@ -1,7 +1,8 @@
 /** Networks: observe the host, plan, apply with rollback, persist, report the host's truth. */
-import { readFileSync, rmSync } from "node:fs";
+import { readFileSync, rmSync, statSync } from "node:fs";
 import { KvmgrError, notFound } from "../../api/errors.js";
-import type { Network, NetworkCreate, PortForwardView } from "../../api/network.js";
+import type { Network, NetworkCreate, PortForwardCreate, PortForwardView } from "../../api/network.js";
+import { validateForwardAdd, validateForwardRemove } from "../../core/validate/forward.js";
 import { planUndo } from "../../core/plan/host-step.js";
 import {
   firewallOf,
@@ -45,6 +46,10 @@ export interface VmDirectory {
 
 export class NetworksService {
   readonly forwarding: Forwarding;
+  /** the nft transaction last applied per network, to re-apply only when it changes */
+  private readonly appliedNft = new Map<string, string>();
+  /** lease file contents seen per network, for `net.lease` events */
+  private readonly seenLeases = new Map<string, { mtimeMs: number; byMac: Map<string, string> }>();
   private vms: VmDirectory = { nicMacs: () => [], hostsOn: () => [] };
 
   constructor(
@@ -236,8 +241,7 @@ export class NetworksService {
     if (n.active && this.isUp(spec, o)) return this.view(n, o);
     // Re-adoption: everything runs but some of kvmgr's chains are gone: put back the rules only.
     if (n.active && n.runtime && this.linksUp(spec, o.links)) {
-      const fw = firewallOf(spec, this.resolvedForwards(spec));
-      if (hasNftRules(fw)) await applyNft(this.ctx.run, this.ctx.ns, renderNetworkNft(fw));
+      await this.applyFirewall(spec);
       this.ctx.log.warn({ network: name }, "network's firewall chains were missing and are restored");
       return this.view(n, await this.observe());
     }
@@ -293,6 +297,8 @@ export class NetworksService {
     this.ctx.store.putNetwork({ spec, active: true, runtime });
     try {
       await applySteps(this.deps(), steps);
+      const nft = steps.find((st) => st.kind === "nft.apply");
+      if (nft?.kind === "nft.apply") this.appliedNft.set(name, nft.text);
     } catch (e) {
       this.ctx.store.putNetwork({ spec, active: false, runtime: null });
       await removeTableIfEmpty(this.ctx.run, this.ctx.ns).catch(() => undefined);
@@ -347,6 +353,7 @@ export class NetworksService {
     }
     failures.push(...(await undoSteps(this.deps(), planNetworkStop(n.spec, this.paths(n.spec.name), n.runtime?.moved ?? null))));
     await removeTableIfEmpty(this.ctx.run, this.ctx.ns).catch((e: unknown) => failures.push(e));
+    this.appliedNft.delete(n.spec.name);
     this.ctx.store.putNetwork({ spec: n.spec, active: false, runtime: null });
     if (failures.length > 0) throw failures[0];
     this.ctx.log.info({ network: n.spec.name }, "network stopped");
@@ -366,6 +373,91 @@ export class NetworksService {
       this.ctx.log.info({ network: name }, "network deleted");
       this.ctx.events.publish({ type: "net.deleted", network: name });
     });
+  }
+
+  /** Port forwards of a network, with the VM address each goes to now. */
+  forwards(name: string): PortForwardView[] {
+    return this.forwardViews(this.get(name).spec);
+  }
+
+  addForward(name: string, input: PortForwardCreate, vmExists: (vm: string) => boolean): Promise<Network> {
+    return this.lock.run(async () => {
+      const n = this.get(name);
+      const f = validateForwardAdd(input, {
+        network: n.spec,
+        networks: this.ctx.store.listNetworks().map((o) => o.spec),
+        vmsOnNetwork: [...new Set(this.vms.hostsOn(name).map((h) => h.name))],
+        vmExists,
+      });
+      const spec = { ...n.spec, forwards: [...n.spec.forwards, f] };
+      await this.updateForwards(n, spec);
+      this.ctx.log.info({ network: name, forward: f }, "port forward added");
+      return this.view({ ...n, spec }, await this.observe());
+    });
+  }
+
+  removeForward(name: string, proto: "tcp" | "udp", hostPort: number): Promise<Network> {
+    return this.lock.run(async () => {
+      const n = this.get(name);
+      const spec = { ...n.spec, forwards: validateForwardRemove(n.spec, proto, hostPort) };
+      await this.updateForwards(n, spec);
+      this.ctx.log.info({ network: name, proto, hostPort }, "port forward removed");
+      return this.view({ ...n, spec }, await this.observe());
+    });
+  }
+
+  /** Stores the new forwards; an active network gets its whole rule set re-applied in one transaction. */
+  private async updateForwards(n: StoredNetwork, spec: NetworkSpec): Promise<void> {
+    if (n.active) await this.applyFirewall(spec);
+    this.ctx.store.putNetwork({ ...n, spec });
+  }
+
+  private async applyFirewall(spec: NetworkSpec): Promise<void> {
+    const fw = firewallOf(spec, this.resolvedForwards(spec));
+    if (!hasNftRules(fw)) return;
+    const text = renderNetworkNft(fw);
+    await applyNft(this.ctx.run, this.ctx.ns, text);
+    this.appliedNft.set(spec.name, text);
+  }
+
+  /**
+   * Called periodically: publishes `net.lease` for new or changed leases and re-applies a
+   * network's rules when a port forward's VM got a new address (forwards follow the lease).
+   */
+  async pollLeases(): Promise<void> {
+    const followUps: string[] = [];
+    for (const n of this.ctx.store.listNetworks()) {
+      if (!n.active) continue;
+      const file = this.leaseFileOf(n.spec);
+      if (file === null) continue;
+      let mtimeMs: number;
+      try {
+        mtimeMs = statSync(file).mtimeMs;
+      } catch {
+        continue;
+      }
+      const prev = this.seenLeases.get(n.spec.name);
+      if (prev?.mtimeMs === mtimeMs) continue;
+      const byMac = new Map<string, string>();
+      for (const l of readLeases(file)) {
+        byMac.set(l.mac, l.ip);
+        if (prev && prev.byMac.get(l.mac) !== l.ip) {
+          this.ctx.events.publish({ type: "net.lease", network: n.spec.name, mac: l.mac, ip: l.ip, hostname: l.hostname });
+        }
+      }
+      this.seenLeases.set(n.spec.name, { mtimeMs, byMac });
+      if (n.spec.forwards.length > 0) followUps.push(n.spec.name);
+    }
+    for (const name of followUps) {
+      await this.lock.run(async () => {
+        const n = this.ctx.store.getNetwork(name);
+        if (!n?.active) return;
+        const text = renderNetworkNft(firewallOf(n.spec, this.resolvedForwards(n.spec)));
+        if (this.appliedNft.get(name) === text) return;
+        await this.applyFirewall(n.spec);
+        this.ctx.log.info({ network: name }, "port forwards follow new VM addresses");
+      });
+    }
   }
 
   private deps() {

@@ -1,7 +1,8 @@
 /** /v1/networks */
 import type { FastifyInstance } from "fastify";
 import { Type } from "@sinclair/typebox";
-import { Network, NetworkCreate } from "../../../api/network.js";
+import { Network, NetworkCreate, PortForwardCreate, PortForwardView } from "../../../api/network.js";
+import { invalid } from "../../../api/errors.js";
 import type { Services } from "../../services/index.js";
 
 const NameParams = Type.Object({ name: Type.String() });
@@ -19,6 +20,19 @@ export function networkRoutes(app: FastifyInstance, s: Services): void {
   app.post<{ Params: NameParams }>("/v1/networks/:name/stop", { schema: { params: NameParams } }, (req) =>
     s.networks.stop(req.params.name, (net) => s.vms.vmsOn(net, true)),
   );
+  app.get<{ Params: NameParams }>("/v1/networks/:name/forwards", { schema: { params: NameParams, response: { 200: Type.Array(PortForwardView) } } }, (req) =>
+    s.networks.forwards(req.params.name),
+  );
+  app.post<{ Params: NameParams; Body: unknown }>("/v1/networks/:name/forwards", { schema: { params: NameParams, body: PortForwardCreate } }, async (req, reply) => {
+    const net = await s.networks.addForward(req.params.name, req.body as PortForwardCreate, (vm) => s.vms.exists(vm));
+    return reply.status(201).send(net);
+  });
+  app.delete<{ Params: NameParams & { proto: string; port: string } }>("/v1/networks/:name/forwards/:proto/:port", (req) => {
+    const { proto, port } = req.params;
+    if (proto !== "tcp" && proto !== "udp") throw invalid("proto", "a protocol must be tcp or udp");
+    if (!/^\d{1,5}$/.test(port)) throw invalid("hostPort", "a port must be a whole number between 1 and 65535");
+    return s.networks.removeForward(req.params.name, proto, Number(port));
+  });
   app.delete<{ Params: NameParams }>("/v1/networks/:name", { schema: { params: NameParams } }, async (req, reply) => {
     await s.networks.delete(req.params.name, (net) => s.vms.vmsOn(net, false));
     return reply.status(204).send();
