@@ -22,9 +22,13 @@ export function buildProgram(): Command {
     .option("--state-dir <dir>", "the daemon's state directory (env KVMGR_STATE_DIR; default /var/lib/kvmgr)")
     .showHelpAfterError("(add --help for usage)")
     .exitOverride();
-  for (const c of [daemonCommand(), netCommand(), vmCommand(), hostCommand(), labCommand()]) {
+  // Every level (e.g. `net forward add`, `vm nic move`) reports errors instead of exiting.
+  const override = (c: Command): void => {
     c.exitOverride();
-    c.commands.forEach((s) => s.exitOverride());
+    c.commands.forEach(override);
+  };
+  for (const c of [daemonCommand(), netCommand(), vmCommand(), hostCommand(), labCommand()]) {
+    override(c);
     program.addCommand(c);
   }
   return program;

@@ -4,6 +4,7 @@ import { KvmgrError, invalid } from "../api/errors.js";
 import type { NicSpec, Vm, VmCreate } from "../api/vm.js";
 import { clientOf, wantsJson } from "./context.js";
 import { printFields, printJson, printTable } from "./format.js";
+import { vmNicCommand } from "./vm-nic.js";
 
 /** NET[,mac=MAC][,model=virtio|e1000] */
 export function parseNic(s: string, prev: NicSpec[] = []): NicSpec[] {
@@ -128,6 +129,8 @@ export function vmCommand(): Command {
       if (wantsJson(cmd)) printJson(v);
       else showVm(v);
     });
+
+  vm.addCommand(vmNicCommand());
 
   return vm;
 }

@@ -82,5 +82,7 @@ export class KvmgrClient {
   stopVm = (name: string) => this.call<Vm>("POST", `/v1/vms/${this.n(name)}/stop`);
   deleteVm = (name: string, force = false) => this.call<void>("DELETE", `/v1/vms/${this.n(name)}${force ? "?force=true" : ""}`);
 
+  moveNic = (name: string, mac: string, network: string) => this.call<Vm>("POST", `/v1/vms/${this.n(name)}/nics/move`, { mac, network });
+
   host = () => this.call<HostInfo>("GET", "/v1/host");
 }

@@ -11,6 +11,7 @@ import { errorHandler } from "./errors.js";
 import { hostRoutes } from "./routes/host.js";
 import { networkRoutes } from "./routes/networks.js";
 import { vmRoutes } from "./routes/vms.js";
+import { vmNicRoutes } from "./routes/vm-nics.js";
 import { buildOpenApi, collectRoutes } from "./openapi.js";
 
 export interface ServerOptions {
@@ -54,6 +55,7 @@ export function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
   collectRoutes(app);
   networkRoutes(app, opts.services);
   vmRoutes(app, opts.services);
+  vmNicRoutes(app, opts.services);
   hostRoutes(app, opts.services);
   app.get("/openapi.json", () => buildOpenApi(app));
   if (token !== null) {

@@ -4,11 +4,13 @@ import { Mutex } from "../util/mutex.js";
 import { HostService } from "./host.js";
 import { NetworksService } from "./networks.js";
 import { VmsService } from "./vms.js";
+import { VmNicsService } from "./vm-nics.js";
 
 export interface Services {
   networks: NetworksService;
   vms: VmsService;
   host: HostService;
+  vmNics: VmNicsService;
 }
 
 export function createServices(ctx: DaemonContext): Services {
@@ -24,5 +26,5 @@ export function createServices(ctx: DaemonContext): Services {
     if (e.type !== "vm.defined" && e.type !== "vm.deleted") return;
     networks.refreshVmHosts().catch((err: unknown) => ctx.log.warn({ err }, "could not update the VM names of the networks' dnsmasq"));
   });
-  return { networks, vms, host: new HostService(ctx, networks) };
+  return { networks, vms, host: new HostService(ctx, networks), vmNics: new VmNicsService(ctx, lock, vms, networks) };
 }

@@ -113,10 +113,10 @@ export class NetworksService {
     return pid !== null && isOurProcessAlive(pid, this.paths(spec.name).confFile) ? pid : null;
   }
 
-  /** The chains this network's rules need now. */
+  /** The chains that must exist for the network to be up (port forwards' chain comes and goes with leases). */
   private wantedChains(spec: NetworkSpec): string[] {
-    const rules = networkRules(firewallOf(spec, this.resolvedForwards(spec)));
-    return networkChains(spec.name).filter((c) => Object.entries(rules).some(([role]) => c === `${role}-${spec.name}`));
+    const roles = Object.keys(networkRules(firewallOf(spec, [])));
+    return roles.map((r) => `${r}-${spec.name}`);
   }
 
   /** Up on the host, all but the firewall: bridge up (with its uplink enslaved), dnsmasq alive. */
@@ -422,7 +422,8 @@ export class NetworksService {
 
   /**
    * Called periodically: publishes `net.lease` for new or changed leases and re-applies a
-   * network's rules when a port forward's VM got a new address (forwards follow the lease).
+   * network's rules when a port forward's VM got a new address (forwards follow the lease,
+   * and the VM's definition: a VM deleted and made again, a NIC moved).
    */
   async pollLeases(): Promise<void> {
     const followUps: string[] = [];
@@ -436,6 +437,7 @@ export class NetworksService {
       } catch {
         continue;
       }
+      if (n.spec.forwards.length > 0) followUps.push(n.spec.name);
       const prev = this.seenLeases.get(n.spec.name);
       if (prev?.mtimeMs === mtimeMs) continue;
       const byMac = new Map<string, string>();
@@ -446,9 +448,10 @@ export class NetworksService {
         }
       }
       this.seenLeases.set(n.spec.name, { mtimeMs, byMac });
-      if (n.spec.forwards.length > 0) followUps.push(n.spec.name);
     }
     for (const name of followUps) {
+      const n = this.ctx.store.getNetwork(name);
+      if (!n || this.appliedNft.get(name) === renderNetworkNft(firewallOf(n.spec, this.resolvedForwards(n.spec)))) continue;
       await this.lock.run(async () => {
         const n = this.ctx.store.getNetwork(name);
         if (!n?.active) return;
