@@ -2,7 +2,9 @@
 import { Command, Option } from "commander";
 import { invalid } from "../api/errors.js";
 import { NETWORK_MODES, type DhcpHost, type Network, type NetworkCreate } from "../api/network.js";
+import { createWriteStream } from "node:fs";
 import { resolve } from "node:path";
+import { pipeline } from "node:stream/promises";
 import { populateTestGuestTftpRoot } from "../host/pxe.js";
 import { clientOf, wantsJson } from "./context.js";
 import { printFields, printJson, printTable } from "./format.js";
@@ -136,6 +138,34 @@ export function netCommand(): Command {
       const leases = await clientOf(cmd).leases(name);
       if (wantsJson(cmd)) return printJson(leases);
       printTable(["MAC", "IP", "HOSTNAME"], leases.map((l) => [l.mac, l.ip, l.hostname ?? "-"]));
+    });
+
+  net
+    .command("capture <name>")
+    .description("capture packets on a network's bridge (or a VM's NIC, or the uplink): decoded lines, or a pcap file with --write")
+    .option("--vm <vm>", "on this VM's NIC (its tap) instead of the bridge")
+    .option("--uplink", "on the network's uplink (where NAT is seen)")
+    .option("--count <n>", "stop after N packets", intOrRaw)
+    .option("--write <file.pcap>", "write a pcap file instead of printing")
+    .option("--filter <bpf>", "a BPF filter expression, e.g. 'icmp or port 67'")
+    .action(async (name: string, o: { vm?: string; uplink?: boolean; count?: number; write?: string; filter?: string }, cmd: Command) => {
+      const res = await clientOf(cmd).capture(name, {
+        format: o.write !== undefined ? "pcap" : "text",
+        ...(o.vm !== undefined ? { vm: o.vm } : {}),
+        ...(o.uplink === true ? { uplink: true } : {}),
+        ...(o.count !== undefined ? { count: o.count } : {}),
+        ...(o.filter !== undefined ? { filter: o.filter } : {}),
+      });
+      const iface = String(res.headers["x-capture-interface"] ?? "?");
+      process.stderr.write(`capturing on ${iface}${o.count !== undefined ? ` (${o.count} packets)` : ""}; Ctrl-C stops\n`);
+      const stop = () => res.destroy();
+      process.once("SIGINT", stop);
+      const out = o.write !== undefined ? createWriteStream(o.write, { mode: 0o600 }) : process.stdout;
+      await pipeline(res, out, { end: o.write !== undefined }).catch((e: unknown) => {
+        if (!res.destroyed) throw e;
+      });
+      process.off("SIGINT", stop);
+      if (o.write !== undefined) process.stderr.write(`wrote ${o.write}\n`);
     });
 
   const fwd = net.command("forward").description("port forwards of a nat network: host port -> VM port");

@@ -159,3 +159,11 @@ describe("port forwards", async () => {
     refused(() => validateForwardRemove(taken, "udp", 8080), /no port forward of udp\/8080/);
   });
 });
+
+test("tcpdump argv: the filter is one element after --, pcap streams unbuffered", async () => {
+  const { tcpdumpArgv } = await import("../../src/host/tcpdump.js");
+  assert.deepEqual(tcpdumpArgv({ iface: "kvbr0", count: 5, filter: "icmp or (port 67 and $(reboot))", format: "text" }), [
+    "tcpdump", "-i", "kvbr0", "-n", "-l", "-c", "5", "--", "icmp or (port 67 and $(reboot))",
+  ]);
+  assert.deepEqual(tcpdumpArgv({ iface: "vnet0", count: null, filter: null, format: "pcap" }), ["tcpdump", "-i", "vnet0", "-n", "-U", "-w", "-"]);
+});

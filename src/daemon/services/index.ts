@@ -5,12 +5,14 @@ import { HostService } from "./host.js";
 import { NetworksService } from "./networks.js";
 import { VmsService } from "./vms.js";
 import { VmNicsService } from "./vm-nics.js";
+import { CaptureService } from "./capture.js";
 
 export interface Services {
   networks: NetworksService;
   vms: VmsService;
   host: HostService;
   vmNics: VmNicsService;
+  capture: CaptureService;
 }
 
 export function createServices(ctx: DaemonContext): Services {
@@ -26,5 +28,5 @@ export function createServices(ctx: DaemonContext): Services {
     if (e.type !== "vm.defined" && e.type !== "vm.deleted") return;
     networks.refreshVmHosts().catch((err: unknown) => ctx.log.warn({ err }, "could not update the VM names of the networks' dnsmasq"));
   });
-  return { networks, vms, host: new HostService(ctx, networks), vmNics: new VmNicsService(ctx, lock, vms, networks) };
+  return { networks, vms, host: new HostService(ctx, networks), vmNics: new VmNicsService(ctx, lock, vms, networks), capture: new CaptureService(ctx, vms) };
 }

@@ -33,6 +33,32 @@ export function networkRoutes(app: FastifyInstance, s: Services): void {
     if (!/^\d{1,5}$/.test(port)) throw invalid("hostPort", "a port must be a whole number between 1 and 65535");
     return s.networks.removeForward(req.params.name, proto, Number(port));
   });
+  // Streams packets: a pcap file (format=pcap) or tcpdump's lines (format=text, default) until
+  // --count packets or until the client goes away. X-Capture-Interface names where it listens.
+  app.get<{ Params: NameParams; Querystring: Record<string, string | undefined> }>("/v1/networks/:name/capture", async (req, reply): Promise<void> => {
+    const q = req.query;
+    const format = q.format ?? "text";
+    if (format !== "pcap" && format !== "text") throw invalid("format", "format must be pcap or text");
+    if (q.count !== undefined && !/^\d+$/.test(q.count)) throw invalid("count", "--count must be a whole number.");
+    const cap = await s.capture.start({
+      network: req.params.name,
+      vm: q.vm,
+      uplink: q.uplink === "true" || q.uplink === "1",
+      count: q.count === undefined ? undefined : Number(q.count),
+      filter: q.filter,
+      format,
+    });
+    // Headers go out at once (tcpdump listens now), packets as they come.
+    reply.hijack();
+    reply.raw.writeHead(200, {
+      "content-type": format === "pcap" ? "application/vnd.tcpdump.pcap" : "text/plain; charset=utf-8",
+      "x-capture-interface": cap.iface,
+      "cache-control": "no-store",
+    });
+    reply.raw.flushHeaders();
+    reply.raw.once("close", () => cap.stop());
+    cap.output.pipe(reply.raw);
+  });
   app.delete<{ Params: NameParams }>("/v1/networks/:name", { schema: { params: NameParams } }, async (req, reply) => {
     await s.networks.delete(req.params.name, (net) => s.vms.vmsOn(net, false));
     return reply.status(204).send();
