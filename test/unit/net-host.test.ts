@@ -167,3 +167,48 @@ test("tcpdump argv: the filter is one element after --, pcap streams unbuffered"
   ]);
   assert.deepEqual(tcpdumpArgv({ iface: "vnet0", count: null, filter: null, format: "pcap" }), ["tcpdump", "-i", "vnet0", "-n", "-U", "-w", "-"]);
 });
+
+describe("foreign firewalls", async () => {
+  const { analyzeForeignFirewall, renderForeignFix, renderForeignRemoval } = await import("../../src/core/plan/firewall-doctor.js");
+  const rs = parseNftRuleset(ruleset);
+  const nat = { name: "n1", mode: "nat" as const, bridge: "kvbr0", subnet: "10.0.0.0/24", dhcp: true, tftp: false, forwards: false };
+  const internal = { name: "iso", mode: "internal" as const, bridge: "kvbr1", subnet: null, dhcp: false, tftp: false, forwards: false };
+  test("Docker's FORWARD policy drop and firewalld's final input reject are named, with narrow accepts", () => {
+    const f = analyzeForeignFirewall(rs, [nat, internal]);
+    const fwd = f.find((x) => x.network === "n1" && x.hook === "forward");
+    assert.ok(fwd);
+    assert.match(fwd.problem, /^Chain ip filter FORWARD \(hook forward\) drops by default \(policy drop\): forwarded traffic of network n1/);
+    assert.deepEqual(fwd.rules, [
+      'iifname "kvbr0" oifname "kvbr0" accept',
+      'iifname "kvbr0" ip saddr 10.0.0.0/24 accept',
+      'oifname "kvbr0" ip daddr 10.0.0.0/24 ct state established,related accept',
+    ]);
+    assert.equal(fwd.fixed, false, "one kvmgr rule of the three is there");
+    const inp = f.find((x) => x.network === "n1" && x.hook === "input");
+    assert.match(inp?.problem ?? "", /inet firewalld filter_INPUT \(hook input\) ends with a rule \(handle 3\) that rejects everything/);
+    assert.equal(inp?.rules[0], 'iifname "kvbr0" udp dport { 53, 67 } accept');
+    // An internal network has no DHCP (nothing for input), but its ports talk across the bridge.
+    assert.deepEqual(f.filter((x) => x.network === "iso").map((x) => x.hook), ["forward"]);
+    assert.deepEqual(f.find((x) => x.network === "iso")?.rules, ['iifname "kvbr1" oifname "kvbr1" accept']);
+  });
+  test("the fix replaces kvmgr's old accepts in one transaction; removal deletes only kvmgr's, by handle", () => {
+    const fwd = analyzeForeignFirewall(rs, [nat]).find((x) => x.hook === "forward");
+    assert.ok(fwd);
+    assert.equal(
+      renderForeignFix(rs, fwd),
+      [
+        "delete rule ip filter FORWARD handle 5",
+        'insert rule ip filter FORWARD oifname "kvbr0" ip daddr 10.0.0.0/24 ct state established,related accept comment "kvmgr:n1"',
+        'insert rule ip filter FORWARD iifname "kvbr0" ip saddr 10.0.0.0/24 accept comment "kvmgr:n1"',
+        'insert rule ip filter FORWARD iifname "kvbr0" oifname "kvbr0" accept comment "kvmgr:n1"',
+        "",
+      ].join("\n"),
+    );
+    assert.equal(renderForeignRemoval(rs, "n1"), "delete rule ip filter FORWARD handle 5\n");
+    assert.equal(renderForeignRemoval(rs, "other"), "");
+  });
+  test("a host without foreign drops has no findings", () => {
+    const clean = { ...rs, chains: rs.chains.filter((c) => c.table === "kvmgr"), rules: [] };
+    assert.deepEqual(analyzeForeignFirewall(clean, [nat]), []);
+  });
+});

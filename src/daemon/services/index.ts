@@ -6,6 +6,7 @@ import { NetworksService } from "./networks.js";
 import { VmsService } from "./vms.js";
 import { VmNicsService } from "./vm-nics.js";
 import { CaptureService } from "./capture.js";
+import { DoctorService } from "./doctor.js";
 
 export interface Services {
   networks: NetworksService;
@@ -13,6 +14,7 @@ export interface Services {
   host: HostService;
   vmNics: VmNicsService;
   capture: CaptureService;
+  doctor: DoctorService;
 }
 
 export function createServices(ctx: DaemonContext): Services {
@@ -28,5 +30,7 @@ export function createServices(ctx: DaemonContext): Services {
     if (e.type !== "vm.defined" && e.type !== "vm.deleted") return;
     networks.refreshVmHosts().catch((err: unknown) => ctx.log.warn({ err }, "could not update the VM names of the networks' dnsmasq"));
   });
-  return { networks, vms, host: new HostService(ctx, networks), vmNics: new VmNicsService(ctx, lock, vms, networks), capture: new CaptureService(ctx, vms) };
+  return { networks, vms, host: new HostService(ctx, networks), vmNics: new VmNicsService(ctx, lock, vms, networks), capture: new CaptureService(ctx, vms),
+    doctor: new DoctorService(ctx, lock, networks),
+  };
 }

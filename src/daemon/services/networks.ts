@@ -26,7 +26,8 @@ import { applyNft, kvmgrChains, observeRuleset, removeTableIfEmpty } from "../..
 import { isOurProcessAlive, readPidFile } from "../../host/proc.js";
 import { labRunDir } from "../../host/netns.js";
 import type { DaemonContext } from "../context.js";
-import type { NetworkRuntime, StoredNetwork } from "../store/store.js";
+import type { ForeignRule, NetworkRuntime, StoredNetwork } from "../store/store.js";
+import { analyzeForeignFirewall, commentOf, renderForeignFix, renderForeignRemoval, type DoctorNetwork } from "../../core/plan/firewall-doctor.js";
 import type { Mutex } from "../util/mutex.js";
 import { Forwarding } from "./forwarding.js";
 
@@ -259,14 +260,8 @@ export class NetworksService {
     if (foreign && !n.active) {
       throw new KvmgrError("KVMGR_ERR_NET_CONFLICT", `An interface named '${spec.bridge}' already exists on the host and is not kvmgr's.`);
     }
-    const paths = this.paths(name);
-    // Whatever a crash left half-made is removed first, so start always begins clean.
-    await undoSteps(this.deps(), planNetworkStop(spec, paths, n.runtime?.moved ?? null));
-    if (n.runtime) await this.forwarding.release(n.runtime.forwarding, this.forwardingNeededBy(name));
-    o = await this.observe();
-
     if (needsDnsmasq(spec)) {
-      const other = (await observeDhcpListeners(this.ctx.run, this.ctx.ns)).find((l) => servesBridge(l, spec.bridge));
+      const other = (await observeDhcpListeners(this.ctx.run, this.ctx.ns)).find((l) => servesBridge(l, spec.bridge) && (l.pid === null || l.pid !== this.dnsmasqPid(spec)));
       if (other) {
         const who = other.process ? `${other.process}${other.pid !== null ? ` (pid ${other.pid})` : ""}` : "another program";
         const where = other.device ? `on ${other.device}` : "on every interface";
@@ -276,6 +271,12 @@ export class NetworksService {
         );
       }
     }
+
+    const paths = this.paths(name);
+    // Whatever a crash left half-made is removed first, so start always begins clean.
+    await undoSteps(this.deps(), planNetworkStop(spec, paths, n.runtime?.moved ?? null));
+    if (n.runtime) await this.forwarding.release(n.runtime.forwarding, this.forwardingNeededBy(name));
+    o = await this.observe();
 
     let uplink = null;
     if (spec.mode === "bridge" && spec.uplink !== null) {
@@ -317,6 +318,12 @@ export class NetworksService {
   }
 
   private async finishStart(n: StoredNetwork, runtime: NetworkRuntime): Promise<Network> {
+    try {
+      runtime = { ...runtime, foreign: await this.letThroughForeign(n.spec) };
+    } catch (err) {
+      // The network runs; `host doctor` names what still drops its traffic.
+      this.ctx.log.warn({ err, network: n.spec.name }, "could not add accepts to other programs' firewall chains");
+    }
     const stored: StoredNetwork = { spec: n.spec, active: true, runtime };
     this.ctx.store.putNetwork(stored);
     this.ctx.log.info({ network: n.spec.name, bridge: n.spec.bridge }, "network started");
@@ -348,6 +355,7 @@ export class NetworksService {
 
   private async stopLocked(n: StoredNetwork): Promise<void> {
     const failures: unknown[] = [];
+    await this.removeForeign(n.spec.name).catch((e: unknown) => failures.push(e));
     if (n.runtime) {
       await this.forwarding.release(n.runtime.forwarding, this.forwardingNeededBy(n.spec.name)).catch((e: unknown) => failures.push(e));
     }
@@ -461,6 +469,46 @@ export class NetworksService {
         this.ctx.log.info({ network: name }, "port forwards follow new VM addresses");
       });
     }
+  }
+
+  /** What the doctor needs of a network. */
+  doctorView(spec: NetworkSpec): DoctorNetwork {
+    return {
+      name: spec.name,
+      mode: spec.mode,
+      bridge: spec.bridge,
+      subnet: spec.mode === "bridge" ? null : spec.subnet,
+      dhcp: needsDnsmasq(spec),
+      tftp: spec.tftpRoot !== null,
+      forwards: spec.forwards.length > 0,
+    };
+  }
+
+  /**
+   * Other programs' chains that drop this network's traffic (Docker, firewalld, ufw) get
+   * narrow accepts of kvmgr at their top, in one transaction; returns what was added.
+   */
+  async letThroughForeign(spec: NetworkSpec): Promise<ForeignRule[]> {
+    const rs = await observeRuleset(this.ctx.run, this.ctx.ns);
+    const todo = analyzeForeignFirewall(rs, [this.doctorView(spec)]).filter((f) => f.fixable);
+    const open = todo.filter((f) => !f.fixed);
+    if (open.length > 0) {
+      await applyNft(this.ctx.run, this.ctx.ns, open.map((f) => renderForeignFix(rs, f)).join(""));
+      this.ctx.log.info({ network: spec.name, chains: open.map((f) => `${f.family} ${f.table} ${f.chain}`) }, "accepts added to other programs' firewall chains");
+    }
+    return todo.flatMap((f) => f.rules.map((rule) => ({ family: f.family, table: f.table, chain: f.chain, comment: commentOf(spec.name), rule })));
+  }
+
+  /** Removes every rule marked as this network's from other programs' chains. */
+  private async removeForeign(name: string): Promise<void> {
+    const text = renderForeignRemoval(await observeRuleset(this.ctx.run, this.ctx.ns), name);
+    if (text !== "") await applyNft(this.ctx.run, this.ctx.ns, text);
+  }
+
+  /** Records the foreign accepts of an active network (after the doctor fixed them). */
+  recordForeign(name: string, foreign: ForeignRule[]): void {
+    const n = this.ctx.store.getNetwork(name);
+    if (n?.active && n.runtime) this.ctx.store.putNetwork({ ...n, runtime: { ...n.runtime, foreign } });
   }
 
   private deps() {

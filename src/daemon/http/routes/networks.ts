@@ -20,7 +20,7 @@ export function networkRoutes(app: FastifyInstance, s: Services): void {
   app.post<{ Params: NameParams }>("/v1/networks/:name/stop", { schema: { params: NameParams } }, (req) =>
     s.networks.stop(req.params.name, (net) => s.vms.vmsOn(net, true)),
   );
-  app.get<{ Params: NameParams }>("/v1/networks/:name/forwards", { schema: { params: NameParams, response: { 200: Type.Array(PortForwardView) } } }, (req) =>
+  app.get<{ Params: NameParams }>("/v1/networks/:name/forwards", { schema: { params: NameParams }, config: { response: Type.Array(PortForwardView) } }, (req) =>
     s.networks.forwards(req.params.name),
   );
   app.post<{ Params: NameParams; Body: unknown }>("/v1/networks/:name/forwards", { schema: { params: NameParams, body: PortForwardCreate } }, async (req, reply) => {
