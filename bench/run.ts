@@ -8,9 +8,10 @@ import { renderQemuArgv, testGuestCmdline } from "../src/core/render/qemu-argv.j
 import { networkRunPaths } from "../src/core/plan/network-plan.js";
 import { vmRunPaths } from "../src/core/plan/vm-plan.js";
 import { validateNetworkCreate } from "../src/core/validate/network.js";
-import type { VmSpec } from "../src/core/validate/vm.js";
+import { SPEC_DEFAULTS, type VmSpec } from "../src/core/validate/vm.js";
 import { testGuestPaths } from "../src/daemon/services/vms.js";
 import { readPidFile, terminate } from "../src/host/proc.js";
+import { loadOsinfo, OSINFO_DIRS } from "../src/host/osinfo/osinfo-db.js";
 import { runCli, startLabDaemon, until } from "../src/testing/lab.js";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
@@ -89,7 +90,7 @@ async function main(): Promise<void> {
       await d.ok("vm", "delete", name, "--force");
 
       // The seed's way: a tap on the bridge and the same qemu command, run directly.
-      const spec: VmSpec = { name: `f${i}`, memoryMiB: 128, vcpus: 1, nics: [{ network: "floor", mac: mac(i, 2), model: "virtio" }], image: "test-guest", kernel: null, initrd: null, cmdline: null, autostart: false };
+      const spec: VmSpec = { name: `f${i}`, memoryMiB: 128, vcpus: 1, nics: [{ network: "floor", mac: mac(i, 2), model: "virtio" }], image: "test-guest", kernel: null, initrd: null, cmdline: null, autostart: false, ...SPEC_DEFAULTS };
       const paths = vmRunPaths(floorDir, spec.name);
       mkdirSync(paths.dir, { recursive: true });
       const argv = renderQemuArgv({
@@ -122,6 +123,15 @@ async function main(): Promise<void> {
     }
     const listed = (await client.listVms());
 
+    // --- the OS database: first parse, then from its cache file ---
+    const osCache = `${floorDir}/osinfo-cache.json`;
+    let t = performance.now();
+    const osCount = loadOsinfo(OSINFO_DIRS, osCache, "2024-01-01").length;
+    const osCold = performance.now() - t;
+    t = performance.now();
+    loadOsinfo(OSINFO_DIRS, osCache, "2024-01-01");
+    const osWarm = performance.now() - t;
+
     const kvM = median(kv), flM = median(floor);
     console.log(`\nkvmgr benchmark (${RUNS} runs each, medians; guest test-guest, virtio NIC, accel ${process.env.KVMGR_ACCEL ?? "auto"})`);
     console.log(`vm start -> DHCP lease   kvmgr ${fmt(kvM)}   floor ${fmt(flM)}   ratio ${(kvM / flM).toFixed(3)}   (target: ratio <= 1.05, lease < 3000 ms)`);
@@ -129,6 +139,7 @@ async function main(): Promise<void> {
     console.log(`  runs floor: ${floor.map(fmt).join(", ")}`);
     console.log(`net start                kvmgr CLI ${fmt(median(netStart))}   by hand ${fmt(median(floorNetStart))}   (libvirt net-start 103 ms, by hand 25 ms, measured elsewhere)`);
     console.log(`vm list, ${listed.length} VMs      kvmgr CLI ${fmt(median(list))}   (virsh list --all with 500 domains: 102 ms, measured elsewhere)`);
+    console.log(`osinfo-db, ${osCount} OSes    first parse ${fmt(osCold)}   from cache ${fmt(osWarm)}   (loaded once per daemon, on first use)`);
   } finally {
     if (floorDnsmasq) await terminate(floorDnsmasq, networkRunPaths(floorDir, "floor").confFile);
     rmSync(floorDir, { recursive: true, force: true });

@@ -11,7 +11,8 @@ die() { echo "kvmgr setup: $*" >&2; exit 1; }
 command -v node >/dev/null || die "Node.js 20 or newer is missing: install it (e.g. from NodeSource or the nodejs package of Debian 13)."
 node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' || die "Node.js $(node -v) is too old: kvmgr needs 20 or newer."
 
-PKGS=(qemu-system-x86 qemu-utils dnsmasq-base nftables iproute2 iputils-ping tcpdump busybox-static qemu-guest-agent cpio kmod osinfo-db gzip)
+# chromium and a CJK font: the browser tests (and their Chinese screenshots).
+PKGS=(qemu-system-x86 qemu-utils dnsmasq-base nftables iproute2 iputils-ping tcpdump busybox-static qemu-guest-agent cpio kmod osinfo-db gzip chromium fonts-wqy-microhei)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -10,6 +10,17 @@ export const HostInfo = Type.Object({
   accel: Type.Union([Type.Literal("kvm"), Type.Literal("tcg")]),
   accelReason: Type.String(),
   bridges: Type.Array(Type.Object({ name: Type.String(), up: Type.Boolean(), addresses: Type.Array(Type.String()), ports: Type.Array(Type.String()) })),
+  /** every link of the managed namespace: the seed's `ip link` */
+  links: Type.Array(
+    Type.Object({
+      name: Type.String(),
+      kind: Type.Union([Type.String(), Type.Null()]),
+      master: Type.Union([Type.String(), Type.Null()]),
+      up: Type.Boolean(),
+      mac: Type.Union([Type.String(), Type.Null()]),
+      addresses: Type.Array(Type.String()),
+    }),
+  ),
   ipForward: Type.Boolean(),
   /** net.ipv4.conf.IF.forwarding of every interface (and `all`, `default`) */
   forwarding: Type.Record(Type.String(), Type.Boolean()),

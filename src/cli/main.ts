@@ -6,12 +6,13 @@ import { hostCommand } from "./host.js";
 import { labCommand } from "./lab.js";
 import { netCommand } from "./net.js";
 import { vmCommand } from "./vm.js";
+import { osCommand } from "./os.js";
 
 /** Exit codes by error class (docs/errors.md). */
 export function exitCodeOf(code: ErrorCode): number {
   if (code === "KVMGR_ERR_INPUT_INVALID") return 2;
   if (code === "KVMGR_ERR_DAEMON_UNREACHABLE") return 4;
-  if (code === "KVMGR_ERR_NOT_FOUND" || code.startsWith("KVMGR_ERR_NET_") || code.startsWith("KVMGR_ERR_VM_")) return 3;
+  if (code === "KVMGR_ERR_NOT_FOUND" || /^KVMGR_ERR_(NET|VM|DISK|SNAPSHOT)_/.test(code)) return 3;
   return 1;
 }
 
@@ -22,12 +23,12 @@ export function buildProgram(): Command {
     .option("--state-dir <dir>", "the daemon's state directory (env KVMGR_STATE_DIR; default /var/lib/kvmgr)")
     .showHelpAfterError("(add --help for usage)")
     .exitOverride();
-  // Every level (e.g. `net forward add`, `vm nic move`) reports errors instead of exiting.
-  const override = (c: Command): void => {
-    c.exitOverride();
-    c.commands.forEach(override);
-  };
-  for (const c of [daemonCommand(), netCommand(), vmCommand(), hostCommand(), labCommand()]) {
+  for (const c of [daemonCommand(), netCommand(), vmCommand(), osCommand(), hostCommand(), labCommand()]) {
+    // Every level (vm snapshot create…) reports errors instead of exiting.
+    const override = (x: Command): void => {
+      x.exitOverride();
+      x.commands.forEach(override);
+    };
     override(c);
     program.addCommand(c);
   }

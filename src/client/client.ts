@@ -3,7 +3,7 @@ import { request, type IncomingMessage } from "node:http";
 import { KvmgrError, isErrorCode, type ApiErrorBody } from "../api/errors.js";
 import type { DoctorReport, HostInfo } from "../api/host.js";
 import type { Lease, Network, NetworkCreate, PortForwardCreate, PortForwardView } from "../api/network.js";
-import type { Vm, VmCreate } from "../api/vm.js";
+import type { OsInfo, Snapshot, Vm, VmClone, VmCreate, VmEdit } from "../api/vm.js";
 
 export interface ClientOptions {
   socketPath?: string;
@@ -132,7 +132,23 @@ export class KvmgrClient {
   showVm = (name: string) => this.call<Vm>("GET", `/v1/vms/${this.n(name)}`);
   startVm = (name: string) => this.call<Vm>("POST", `/v1/vms/${this.n(name)}/start`);
   stopVm = (name: string) => this.call<Vm>("POST", `/v1/vms/${this.n(name)}/stop`);
-  deleteVm = (name: string, force = false) => this.call<void>("DELETE", `/v1/vms/${this.n(name)}${force ? "?force=true" : ""}`);
+  deleteVm = (name: string, force = false, keepDisks = false) => {
+    const q = [force ? "force=true" : "", keepDisks ? "keepDisks=true" : ""].filter((x) => x !== "").join("&");
+    return this.call<void>("DELETE", `/v1/vms/${this.n(name)}${q ? `?${q}` : ""}`);
+  };
+  editVm = (name: string, body: VmEdit) => this.call<Vm>("PATCH", `/v1/vms/${this.n(name)}`, body);
+  shutdownVm = (name: string, timeoutS?: number) => this.call<Vm>("POST", `/v1/vms/${this.n(name)}/shutdown${timeoutS === undefined ? "" : `?timeout=${timeoutS}`}`);
+  rebootVm = (name: string) => this.call<Vm>("POST", `/v1/vms/${this.n(name)}/reboot`);
+  pauseVm = (name: string) => this.call<Vm>("POST", `/v1/vms/${this.n(name)}/pause`);
+  resumeVm = (name: string) => this.call<Vm>("POST", `/v1/vms/${this.n(name)}/resume`);
+  cloneVm = (name: string, body: VmClone) => this.call<Vm>("POST", `/v1/vms/${this.n(name)}/clone`, body);
+  resizeDisk = (name: string, index: number, sizeBytes: number, force = false) =>
+    this.call<Vm>("POST", `/v1/vms/${this.n(name)}/disks/${index}/resize`, { sizeBytes, ...(force ? { force } : {}) });
+  listSnapshots = (name: string) => this.call<Snapshot[]>("GET", `/v1/vms/${this.n(name)}/snapshots`);
+  createSnapshot = (name: string, snapshot: string) => this.call<Snapshot>("POST", `/v1/vms/${this.n(name)}/snapshots`, { name: snapshot });
+  revertSnapshot = (name: string, snapshot: string) => this.call<Vm>("POST", `/v1/vms/${this.n(name)}/snapshots/${this.n(snapshot)}/revert`);
+  deleteSnapshot = (name: string, snapshot: string) => this.call<void>("DELETE", `/v1/vms/${this.n(name)}/snapshots/${this.n(snapshot)}`);
+  listOs = (search?: string) => this.call<OsInfo[]>("GET", `/v1/os${search ? `?search=${encodeURIComponent(search)}` : ""}`);
 
   moveNic = (name: string, mac: string, network: string) => this.call<Vm>("POST", `/v1/vms/${this.n(name)}/nics/move`, { mac, network });
 

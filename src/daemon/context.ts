@@ -5,6 +5,7 @@ import type { Runner } from "../host/runner.js";
 import type { Store } from "./store/store.js";
 import type { AccelChoice } from "../host/qemu/accel.js";
 import type { EventBus } from "./events/bus.js";
+import type { OsinfoDb } from "../host/osinfo/osinfo-db.js";
 
 export interface DaemonContext {
   run: Runner;
@@ -16,6 +17,10 @@ export interface DaemonContext {
   runDir: string;
   /** where built images live (the test guest) */
   cacheDir: string;
+  /** where new disk images go (STATE/disks) */
+  diskDir: string;
+  /** the OS database (osinfo-db), loaded on first use */
+  osinfo: OsinfoDb;
   lab: string | null;
   accel: () => Promise<AccelChoice>;
   events: EventBus;

@@ -14,6 +14,7 @@ import { reconcile } from "./reconcile.js";
 import { createServices } from "./services/index.js";
 import { testGuestPaths } from "./services/vms.js";
 import { openSqliteStore } from "./store/sqlite-store.js";
+import { OSINFO_DIRS, OsinfoDb } from "../host/osinfo/osinfo-db.js";
 
 export interface DaemonOptions {
   stateDir: string;
@@ -67,6 +68,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<{ close: () => Pro
     stateDir: opts.stateDir,
     runDir: `${opts.stateDir}/run`,
     cacheDir: opts.cacheDir,
+    diskDir: `${opts.stateDir}/disks`,
+    osinfo: new OsinfoDb(OSINFO_DIRS, `${opts.cacheDir}/osinfo-cache.json`),
     lab: opts.lab,
     accel: () =>
       (accel ??= chooseAccel({
@@ -77,6 +80,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<{ close: () => Pro
     events: new EventBus(),
   };
   mkdirSync(ctx.runDir, { recursive: true, mode: 0o700 });
+  mkdirSync(ctx.diskDir, { recursive: true, mode: 0o700 });
   const services = createServices(ctx);
   await reconcile(ctx, services);
 

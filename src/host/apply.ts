@@ -2,7 +2,8 @@
  * Applies planned host steps. On failure the applied prefix is rolled back with its derived
  * undo; a clean-up failure is logged and never hides the original error.
  */
-import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { KvmgrError } from "../api/errors.js";
 import { dirname } from "node:path";
 import { planUndo, type AddrSpec, type HostStep, type RouteSpec } from "../core/plan/host-step.js";
 import { renderNetworkNftRemoval } from "../core/render/nft-ruleset.js";
@@ -78,7 +79,41 @@ export function ipLines(step: HostStep): string[] {
     case "dnsmasq.stop":
     case "qemu.start":
     case "qemu.stop":
+    case "disk.create":
+    case "disk.copy":
+    case "disk.overlay":
+    case "disk.remove":
       return [];
+  }
+}
+
+/** qemu-img may write gigabytes (full preallocation, copies): allow it hours, not seconds. */
+const DISK_TIMEOUT_MS = 12 * 3600 * 1000;
+
+/** qemu-img argv of a disk step; the image is written to `${path}.part` and renamed when whole. */
+export function qemuImgArgv(step: Extract<HostStep, { kind: "disk.create" | "disk.copy" | "disk.overlay" }>): string[] {
+  const part = `${step.path}.part`;
+  switch (step.kind) {
+    case "disk.create":
+      return ["qemu-img", "create", "-q", "-f", "qcow2", "-o", `preallocation=${step.prealloc}`, part, String(step.sizeBytes)];
+    case "disk.copy":
+      return ["qemu-img", "convert", "-q", "-f", step.sourceFormat, "-O", "qcow2", step.source, part];
+    case "disk.overlay":
+      return ["qemu-img", "create", "-q", "-f", "qcow2", "-b", step.backing, "-F", step.backingFormat, part];
+  }
+}
+
+async function makeDisk(deps: ApplyDeps, step: Extract<HostStep, { kind: "disk.create" | "disk.copy" | "disk.overlay" }>): Promise<void> {
+  // Never overwrite: a file there is someone's data (a kept disk, a user's image).
+  if (existsSync(step.path)) throw new KvmgrError("KVMGR_ERR_DISK_IN_USE", `${step.path} exists already; kvmgr does not overwrite it.`);
+  mkdirSync(dirname(step.path), { recursive: true, mode: 0o700 });
+  const part = `${step.path}.part`;
+  try {
+    await deps.run.run(qemuImgArgv(step), { timeoutMs: DISK_TIMEOUT_MS });
+    renameSync(part, step.path);
+  } catch (e) {
+    rmSync(part, { force: true });
+    throw e;
   }
 }
 
@@ -155,6 +190,15 @@ async function applyOne(deps: ApplyDeps, step: HostStep): Promise<void> {
       return;
     case "qemu.stop":
       await stopByPidFile(step.pidFile, step.pidFile);
+      return;
+    case "disk.create":
+    case "disk.copy":
+    case "disk.overlay":
+      await makeDisk(deps, step);
+      return;
+    case "disk.remove":
+      rmSync(`${step.path}.part`, { force: true });
+      rmSync(step.path, { force: true });
       return;
   }
 }

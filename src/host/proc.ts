@@ -67,3 +67,12 @@ export async function terminate(pid: number, marker: string, graceMs = 3000): Pr
   }
   await waitFor(() => !isOurProcessAlive(pid, marker), 5000);
 }
+
+/** Changes at every host boot: what must happen once per boot is recorded with it. */
+export function readBootId(): string {
+  try {
+    return readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
+  } catch {
+    return "unknown";
+  }
+}

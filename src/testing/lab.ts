@@ -24,9 +24,12 @@ export interface LabDaemon {
   ok(...args: string[]): Promise<string>;
   json<T>(...args: string[]): Promise<T>;
   /** stop the daemon (SIGTERM, or SIGKILL with `hard`) and start it again on the same state */
-  restart(opts?: { hard?: boolean }): Promise<void>;
+  restart(opts?: { hard?: boolean; env?: NodeJS.ProcessEnv }): Promise<void>;
   stopDaemon(opts?: { hard?: boolean }): Promise<void>;
-  startDaemon(): Promise<void>;
+  /** starts the daemon, with extra environment (e.g. KVMGR_TEST_CRASH_AT) */
+  startDaemon(env?: NodeJS.ProcessEnv): Promise<void>;
+  /** resolves when the daemon process has exited (by itself, e.g. at a crash point) */
+  daemonExited(): Promise<void>;
   close(): Promise<void>;
   daemonLog(): string;
 }
@@ -83,9 +86,9 @@ export async function startLabDaemon(opts: { prefix?: string; http?: string } = 
   let daemon: ChildProcess | null = null;
   let log = "";
 
-  const startDaemon = async () => {
+  const startDaemon = async (extra: NodeJS.ProcessEnv = {}) => {
     const args = [BIN, "daemon", "--lab", lab, ...(opts.http ? ["--http", opts.http] : [])];
-    const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, args, { env: { ...process.env, ...env, ...extra }, stdio: ["ignore", "pipe", "pipe"] });
     daemon = child;
     let out = "";
     child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
@@ -97,7 +100,7 @@ export async function startLabDaemon(opts: { prefix?: string; http?: string } = 
 
   const stopDaemon = async ({ hard = false } = {}) => {
     const d = daemon;
-    if (!d || d.exitCode !== null) return;
+    if (!d || d.exitCode !== null || d.signalCode !== null) return;
     const gone = new Promise((r) => d.once("exit", r));
     d.kill(hard ? "SIGKILL" : "SIGTERM");
     await gone;
@@ -120,10 +123,19 @@ export async function startLabDaemon(opts: { prefix?: string; http?: string } = 
     json: async <T>(...args: string[]) => JSON.parse(await ok(...args, "--json")) as T,
     restart: async (o = {}) => {
       await stopDaemon(o);
-      await startDaemon();
+      await startDaemon(o.env);
     },
     stopDaemon,
     startDaemon,
+    daemonExited: async () => {
+      const d = daemon;
+      if (!d || d.exitCode !== null || d.signalCode !== null) {
+        daemon = null;
+        return;
+      }
+      await new Promise((r) => d.once("exit", r));
+      daemon = null;
+    },
     daemonLog: () => log,
     close: async () => {
       await stopDaemon();

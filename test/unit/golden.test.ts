@@ -53,7 +53,14 @@ describe("vm golden files", () => {
     test(c, () => {
       const dir = new URL(`vm/${c}/`, root);
       const input = JSON.parse(readFileSync(new URL("spec.json", dir), "utf8")) as VmCreate;
-      const spec = validateVmCreate(input, { vms: [], networks: ["lab1"], randomBytes: () => new Uint8Array([1, 2, 3]) });
+      // Files the fixtures name, as a probe would find them.
+      const images = new Map([
+        ["/images/root.qcow2", { format: "qcow2", virtualSizeBytes: 1 << 30, allocatedBytes: 1 << 20 }],
+        ["/images/data.raw", { format: "raw", virtualSizeBytes: 1 << 30, allocatedBytes: 1 << 30 }],
+        ["/images/old.img", { format: "raw", virtualSizeBytes: 1 << 29, allocatedBytes: 1 << 29 }],
+        ["/iso/install,1.iso", { format: "raw", virtualSizeBytes: 1 << 20, allocatedBytes: 1 << 20 }],
+      ]);
+      const { spec } = validateVmCreate(input, { vms: [], networks: ["lab1"], randomBytes: () => new Uint8Array([1, 2, 3]), images });
       const paths = vmRunPaths("/run/kvmgr", spec.name);
       const steps = planVmStart({
         spec,
@@ -61,7 +68,7 @@ describe("vm golden files", () => {
         taps: ["vnet0", "vnet1"],
         bridges: ["kvbr0", "kvbr0"],
         paths,
-        boot: spec.pxe === true ? { kernel: null, initrd: null, cmdline: null } : { kernel: "/cache/vmlinuz", initrd: "/cache/initrd.img", cmdline: testGuestCmdline(spec.name, null) },
+        boot: spec.image ? { kernel: "/cache/vmlinuz", initrd: "/cache/initrd.img", cmdline: testGuestCmdline(spec.name, null) } : { kernel: null, initrd: null, cmdline: null },
       });
       golden(new URL("plan.expected.json", dir), JSON.stringify(steps, null, 2) + "\n");
     });

@@ -10,6 +10,7 @@ import { hostNs } from "../../src/host/netns.js";
 import { RecordingRunner } from "../../src/host/runner.js";
 import type { DaemonContext } from "../../src/daemon/context.js";
 import { EventBus } from "../../src/daemon/events/bus.js";
+import { OsinfoDb } from "../../src/host/osinfo/osinfo-db.js";
 
 describe("HTTP API", () => {
   let app: FastifyInstance;
@@ -19,7 +20,7 @@ describe("HTTP API", () => {
   before(async () => {
     const ctx: DaemonContext = {
       run, ns: hostNs("t"), store, log: pino({ level: "silent" }), stateDir: "/nonexistent", runDir: "/nonexistent/run",
-      cacheDir: "/nonexistent/cache", lab: "t", accel: () => Promise.resolve({ accel: "tcg", reason: "test" }), events: new EventBus(),
+      cacheDir: "/nonexistent/cache", diskDir: "/nonexistent/disks", osinfo: new OsinfoDb([new URL("../../fixtures/osinfo", import.meta.url).pathname], null), lab: "t", accel: () => Promise.resolve({ accel: "tcg", reason: "test" }), events: new EventBus(),
     };
     const services = createServices(ctx);
     app = await buildServer({ services, log: ctx.log, token: null });
@@ -65,6 +66,23 @@ describe("HTTP API", () => {
     assert.equal(s.json<{ error: { message: string } }>().error.message, "VM 'nope' does not exist.");
   });
 
+  test("GET /v1/os searches the OS database; VM edits and shutdown timeouts are checked", async () => {
+    const all = await app.inject({ method: "GET", url: "/v1/os" });
+    assert.equal(all.statusCode, 200);
+    assert.deepEqual(all.json<{ id: string }[]>().map((o) => o.id), ["exampleos1", "exampleos2", "legacyos1"]);
+    const some = await app.inject({ method: "GET", url: "/v1/os?search=legacy" });
+    assert.deepEqual(some.json<{ id: string }[]>().map((o) => o.id), ["legacyos1"]);
+    const edit = await app.inject({ method: "PATCH", url: "/v1/vms/nope", payload: { memoryMiB: 1 } });
+    assert.equal(edit.statusCode, 400);
+    assert.match(edit.json<{ error: { message: string } }>().error.message, /memory must be a whole number/);
+    const boot = await app.inject({ method: "PATCH", url: "/v1/vms/nope", payload: { bootOrder: ["floppy"] } });
+    assert.match(boot.json<{ error: { message: string } }>().error.message, /boot device must be one of network, disk, cdrom/);
+    const t = await app.inject({ method: "POST", url: "/v1/vms/nope/shutdown?timeout=soon" });
+    assert.equal(t.statusCode, 400);
+    assert.match(t.json<{ error: { message: string } }>().error.message, /timeout is a whole number of seconds/);
+    assert.equal((await app.inject({ method: "POST", url: "/v1/vms/nope/pause" })).statusCode, 404);
+  });
+
   test("TCP needs the token; the unix socket does not", async () => {
     assert.equal((await tcp.inject({ method: "GET", url: "/v1/networks" })).statusCode, 401);
     assert.equal((await tcp.inject({ method: "GET", url: "/v1/networks", headers: { authorization: "Bearer wrong" } })).statusCode, 401);
@@ -77,5 +95,8 @@ describe("HTTP API", () => {
     const doc = (await app.inject({ method: "GET", url: "/openapi.json" })).json<{ paths: Record<string, unknown> }>();
     assert.ok(doc.paths["/v1/networks/{name}/start"]);
     assert.ok(doc.paths["/v1/vms"]);
+    // List responses are documented even though they are serialized without the schema.
+    const vmList = doc.paths["/v1/vms"] as { get: { responses: { 200: { content: { "application/json": { schema: { type?: string } } } } } } };
+    assert.equal(vmList.get.responses[200].content["application/json"].schema.type, "array");
   });
 });

@@ -49,7 +49,14 @@ export type HostStep =
   | { kind: "dnsmasq.start"; network: string; confFile: string; pidFile: string }
   | { kind: "dnsmasq.stop"; network: string; pidFile: string; confFile: string }
   | { kind: "qemu.start"; vm: string; argv: string[]; pidFile: string }
-  | { kind: "qemu.stop"; vm: string; pidFile: string };
+  | { kind: "qemu.stop"; vm: string; pidFile: string }
+  /** a new qcow2 image; `prealloc: "full"` writes every byte now (the seed's "allocate entire disk now") */
+  | { kind: "disk.create"; path: string; sizeBytes: number; prealloc: "off" | "full" }
+  /** a qcow2 copy of an existing image (any format qemu-img reads) */
+  | { kind: "disk.copy"; path: string; source: string; sourceFormat: string }
+  /** a qcow2 overlay on a read-only base image: a linked disk */
+  | { kind: "disk.overlay"; path: string; backing: string; backingFormat: string }
+  | { kind: "disk.remove"; path: string };
 
 export type StepKind = HostStep["kind"];
 
@@ -70,6 +77,10 @@ export function undoOf(step: HostStep): HostStep | null {
       return { kind: "dnsmasq.stop", network: step.network, pidFile: step.pidFile, confFile: step.confFile };
     case "qemu.start":
       return { kind: "qemu.stop", vm: step.vm, pidFile: step.pidFile };
+    case "disk.create":
+    case "disk.copy":
+    case "disk.overlay":
+      return { kind: "disk.remove", path: step.path };
     // Addresses and link state vanish with their link.
     case "addr.add":
     case "link.up":
@@ -81,6 +92,7 @@ export function undoOf(step: HostStep): HostStep | null {
     case "file.remove":
     case "dnsmasq.stop":
     case "qemu.stop":
+    case "disk.remove":
       return null;
   }
 }

@@ -15,13 +15,17 @@ export function buildOpenApi(app: FastifyInstance): unknown {
     const path = r.url.replace(/:([A-Za-z]+)/g, "{$1}");
     const methods = Array.isArray(r.method) ? r.method : [r.method];
     const schema = (r.schema ?? {}) as { body?: unknown; response?: Record<string, unknown> };
+    // List routes keep their response schema in the route config: as a Fastify serializer a
+    // schema with unions costs 5-15x the time of JSON.stringify.
+    const configured = (r.config as { response?: unknown } | undefined)?.response;
+    const responses = schema.response ?? { 200: configured ?? {} };
     for (const m of methods) {
       if (m === "HEAD") continue;
       (paths[path] ??= {})[m.toLowerCase()] = {
         tags: [r.url.split("/")[2] ?? "meta"],
         ...(schema.body ? { requestBody: { content: { "application/json": { schema: schema.body } } } } : {}),
         responses: Object.fromEntries(
-          Object.entries(schema.response ?? { 200: {} }).map(([code, s]) => [code, { description: "OK", content: { "application/json": { schema: s } } }]),
+          Object.entries(responses).map(([code, s]) => [code, { description: "OK", content: { "application/json": { schema: s } } }]),
         ),
       };
     }

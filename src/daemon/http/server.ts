@@ -2,7 +2,8 @@
 import Fastify, { type FastifyInstance } from "fastify";
 import type { TSchema } from "@sinclair/typebox";
 import { timingSafeEqual } from "node:crypto";
-import { readFileSync, existsSync } from "node:fs";
+import { existsSync } from "node:fs";
+import fastifyStatic from "@fastify/static";
 import { KvmgrError } from "../../api/errors.js";
 import { checkSchema } from "../../core/validate/schema-check.js";
 import type { Logger } from "pino";
@@ -29,7 +30,15 @@ function tokenOk(header: string | undefined, token: string): boolean {
   return got.length === want.length && timingSafeEqual(got, want);
 }
 
-export function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
+/** Client routes of the single-page UI: GET paths outside the API whose last segment has no '.'. */
+export function isUiRoute(method: string, url: string): boolean {
+  const path = url.split("?")[0] ?? "";
+  if (method !== "GET" && method !== "HEAD") return false;
+  if (path.startsWith("/v1/") || path === "/v1" || path === "/openapi.json") return false;
+  return !(path.split("/").pop() ?? "").includes(".");
+}
+
+export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
   const app = Fastify({ loggerInstance: opts.log.child({ component: "http" }, { level: "warn" }), bodyLimit: 1 << 20 }) as unknown as FastifyInstance;
   // One schema check for API, CLI and UI: the TypeBox schema with its one-sentence hints.
   app.setValidatorCompiler(({ schema }) => (data: unknown) => {
@@ -41,10 +50,15 @@ export function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
     }
   });
   app.setErrorHandler(errorHandler(opts.log));
-  app.setNotFoundHandler((req, reply) => {
-    void reply.status(404).send(new KvmgrError("KVMGR_ERR_NOT_FOUND", `No API route ${req.method} ${req.url}.`).toBody());
-  });
   const token = opts.token;
+  // The web UI on TCP: the built files, and index.html for the UI's own routes (deep links).
+  const webRoot = token !== null && opts.webRoot && existsSync(`${opts.webRoot}/index.html`) ? opts.webRoot : null;
+  app.setNotFoundHandler((req, reply) => {
+    if (webRoot && isUiRoute(req.method, req.url)) {
+      return reply.header("cache-control", "no-cache").sendFile("index.html");
+    }
+    return reply.status(404).send(new KvmgrError("KVMGR_ERR_NOT_FOUND", `No API route ${req.method} ${req.url}.`).toBody());
+  });
   if (token !== null) {
     app.addHook("onRequest", (req, _reply, done) => {
       if ((req.url.startsWith("/v1/") || req.url === "/openapi.json") && !tokenOk(req.headers.authorization, token)) {
@@ -58,14 +72,17 @@ export function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
   vmNicRoutes(app, opts.services);
   hostRoutes(app, opts.services);
   app.get("/openapi.json", () => buildOpenApi(app));
-  if (token !== null) {
-    const index = opts.webRoot ? `${opts.webRoot}/index.html` : null;
-    app.get("/", (_req, reply) => {
-      const html = index && existsSync(index) ? readFileSync(index, "utf8") : PLACEHOLDER;
-      return reply.type("text/html; charset=utf-8").send(html);
+  if (webRoot) {
+    await app.register(fastifyStatic, {
+      root: webRoot,
+      prefix: "/",
+      // Built files have content hashes in their names: cache them for good; never the page.
+      setHeaders: (reply, path) => void reply.header("cache-control", path.endsWith(".html") ? "no-cache" : "public, max-age=31536000, immutable"),
     });
+  } else if (token !== null) {
+    app.get("/", (_req, reply) => reply.type("text/html; charset=utf-8").send(PLACEHOLDER));
   }
-  return Promise.resolve(app);
+  return app;
 }
 
 const PLACEHOLDER = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>kvmgr</title>

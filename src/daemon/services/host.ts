@@ -36,6 +36,7 @@ export class HostService {
       bridges: links
         .filter((l) => l.kind === "bridge")
         .map((b) => ({ name: b.name, up: b.up, addresses: b.addresses, ports: links.filter((l) => l.master === b.name).map((l) => l.name) })),
+      links: links.map((l) => ({ name: l.name, kind: l.kind, master: l.master, up: l.up, mac: l.mac, addresses: l.addresses })),
       ipForward: forwarding.all === true,
       forwarding,
       sysctlSaves: this.ctx.store.listSysctlSaves(),

@@ -4,6 +4,8 @@ import { Mutex } from "../util/mutex.js";
 import { HostService } from "./host.js";
 import { NetworksService } from "./networks.js";
 import { VmsService } from "./vms.js";
+import { VmStorageService } from "./vm-storage.js";
+import { OsService } from "./os.js";
 import { VmNicsService } from "./vm-nics.js";
 import { CaptureService } from "./capture.js";
 import { DoctorService } from "./doctor.js";
@@ -11,6 +13,8 @@ import { DoctorService } from "./doctor.js";
 export interface Services {
   networks: NetworksService;
   vms: VmsService;
+  storage: VmStorageService;
+  os: OsService;
   host: HostService;
   vmNics: VmNicsService;
   capture: CaptureService;
@@ -30,7 +34,14 @@ export function createServices(ctx: DaemonContext): Services {
     if (e.type !== "vm.defined" && e.type !== "vm.deleted") return;
     networks.refreshVmHosts().catch((err: unknown) => ctx.log.warn({ err }, "could not update the VM names of the networks' dnsmasq"));
   });
-  return { networks, vms, host: new HostService(ctx, networks), vmNics: new VmNicsService(ctx, lock, vms, networks), capture: new CaptureService(ctx, vms),
+  return {
+    networks,
+    vms,
+    storage: new VmStorageService(vms),
+    os: new OsService(ctx),
+    host: new HostService(ctx, networks),
+    vmNics: new VmNicsService(ctx, lock, vms, networks),
+    capture: new CaptureService(ctx, vms),
     doctor: new DoctorService(ctx, lock, networks),
   };
 }

@@ -48,6 +48,11 @@ export class VmMonitors {
     return this.entries.get(vm)?.cmds ?? null;
   }
 
+  /** The raw monitor, for jobs and event waits. */
+  monitor(vm: string): QmpMonitor | null {
+    return this.entries.get(vm)?.mon ?? null;
+  }
+
   async detach(vm: string): Promise<void> {
     const e = this.entries.get(vm);
     if (!e) return;

@@ -1,16 +1,26 @@
-/** Virtual machines: define, start QEMU detached on its taps, stop, report state and addresses. */
+/**
+ * Virtual machines: define and edit, start QEMU detached on its taps, power actions through
+ * QMP, stop, delete, report state. Every operation that changes the host writes its intent
+ * to the operations journal first (see recovery.ts), so a daemon killed at any point leaves
+ * nothing the next daemon cannot finish or roll back.
+ */
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { KvmgrError, notFound } from "../../api/errors.js";
-import type { Vm, VmCreate, VmState } from "../../api/vm.js";
-import { planVmCleanup, planVmStart, pickTapNames, vmRunPaths } from "../../core/plan/vm-plan.js";
+import type { Vm, VmCreate, VmEdit, VmState } from "../../api/vm.js";
+import { formatSize } from "../../core/model/size.js";
+import { planUndo, type HostStep } from "../../core/plan/host-step.js";
+import { planVmStart, pickTapNames, vmRunPaths } from "../../core/plan/vm-plan.js";
 import { testGuestCmdline, type QemuBoot } from "../../core/render/qemu-argv.js";
-import { validateVmCreate } from "../../core/validate/vm.js";
+import { specDiff, validateVmCreate, validateVmEdit, type ImageProbe, type VmContext, type VmPlan, type VmSpec } from "../../core/validate/vm.js";
 import { applySteps, undoSteps } from "../../host/apply.js";
+import { freeBytes, imageSizes, probeImage } from "../../host/disk/images.js";
 import { observeLinks } from "../../host/iproute/links.js";
-import { isOurProcessAlive, readPidFile, readProc } from "../../host/proc.js";
+import { isOurProcessAlive, readPidFile, readProc, waitFor } from "../../host/proc.js";
+import type { QmpCommands } from "../../host/qemu/qmp-commands.js";
 import type { DaemonContext } from "../context.js";
 import type { StoredVm } from "../store/store.js";
+import { crashPoint } from "../util/crash-point.js";
 import type { Mutex } from "../util/mutex.js";
 import type { NetworksService } from "./networks.js";
 import { VmMonitors } from "./monitors.js";
@@ -22,6 +32,9 @@ export function testGuestPaths(cacheDir: string): { kernel: string; initrd: stri
   return { kernel: existsSync(pvh) ? pvh : `${dir}/vmlinuz`, initrd: `${dir}/initrd.img` };
 }
 
+/** Seconds `vm shutdown` waits for the guest by default. */
+export const DEFAULT_SHUTDOWN_TIMEOUT_S = 60;
+
 export class VmsService {
   readonly monitors: VmMonitors;
   /** VMs whose guest powered itself off (QMP SHUTDOWN guest=true): their exit is not a crash */
@@ -30,16 +43,19 @@ export class VmsService {
   private readonly paused = new Set<string>();
 
   constructor(
-    private readonly ctx: DaemonContext,
-    private readonly lock: Mutex,
+    readonly ctx: DaemonContext,
+    readonly lock: Mutex,
     private readonly networks: NetworksService,
   ) {
     this.monitors = new VmMonitors(ctx.log, {
       onEvent: (vm, e) => {
-        if (e.event === "SHUTDOWN" && e.data.guest === true) this.guestShutdown.add(vm);
-        else if (e.event === "STOP") this.paused.add(vm);
+        if (e.event === "SHUTDOWN" && e.data.guest === true) {
+          this.guestShutdown.add(vm);
+          void this.endPoweredOff(vm);
+          return;
+        } else if (e.event === "STOP") this.paused.add(vm);
         else if (e.event === "RESUME") this.paused.delete(vm);
-        else return;
+        else if (e.event !== "RESET") return;
         this.ctx.events.publish({ type: "vm.state", vm, state: this.paused.has(vm) ? "paused" : "running", reason: e.event.toLowerCase() });
       },
       // The dropped QMP connection is the first sign of QEMU's exit: reap at once.
@@ -48,6 +64,13 @@ export class VmsService {
         this.reapWhenDead(vm);
       },
     });
+  }
+
+  /** The guest powered off and QEMU waits (-no-shutdown): end it; its exit is reaped as a shutoff. */
+  private endPoweredOff(vm: string): Promise<void> {
+    const cmds = this.monitors.commands(vm);
+    if (!cmds) return Promise.resolve();
+    return cmds.quit().catch((err: unknown) => this.ctx.log.warn({ err, vm }, "could not end the QEMU of a powered-off guest"));
   }
 
   /** QEMU closes QMP a moment before its process is gone: poll briefly, then reap. */
@@ -71,17 +94,25 @@ export class VmsService {
         const cmds = await this.monitors.attach(v.spec.name, this.paths(v.spec.name).qmp);
         const st = await cmds.queryStatus();
         if (st.status === "paused") this.paused.add(v.spec.name);
+        if (st.status === "shutdown") {
+          // The guest powered off while the daemon was away.
+          this.ctx.log.info({ vm: v.spec.name }, "vm found powered off by its guest");
+          this.guestShutdown.add(v.spec.name);
+          await this.endPoweredOff(v.spec.name);
+          await waitFor(() => !this.isAlive(v), 5000);
+          await this.reapDead();
+        }
       } catch (err) {
         this.ctx.log.warn({ err, vm: v.spec.name }, "could not connect to the QMP monitor of a running VM");
       }
     }
   }
 
-  private paths(name: string) {
+  paths(name: string) {
     return vmRunPaths(this.ctx.runDir, name);
   }
 
-  private get(name: string): StoredVm {
+  get(name: string): StoredVm {
     const v = this.ctx.store.getVm(name);
     if (!v) throw notFound("VM", name);
     return v;
@@ -106,7 +137,8 @@ export class VmsService {
     const running = state === "running" || state === "paused";
     const rt = v.runtime;
     const paths = this.paths(v.spec.name);
-    const boot = this.bootOf(v);
+    const boot = this.bootOf(v.spec);
+    const pending = v.pending ? specDiff(v.spec, v.pending) : null;
     return {
       name: v.spec.name,
       state,
@@ -123,21 +155,28 @@ export class VmsService {
         tap: running ? (rt?.taps[i] ?? null) : null,
         ips: running ? (leases.get(n.network) ?? []).filter((l) => l.mac === n.mac).map((l) => l.ip) : [],
       })),
-      disks: [],
+      disks: v.spec.disks.map((d) => {
+        const sz = imageSizes(d.path, d.format);
+        return { path: d.path, format: d.format, virtualSizeBytes: sz?.virtualSizeBytes ?? 0, allocatedBytes: sz?.allocatedBytes ?? 0, bus: d.bus, backing: d.backing, owned: d.owned };
+      }),
       pid: running ? (rt?.pid ?? null) : null,
       accel: running ? (rt?.accel ?? null) : null,
       accelReason: running ? (rt?.accelReason ?? null) : null,
       autostart: v.spec.autostart,
+      os: v.spec.os,
+      cdrom: v.spec.cdrom,
+      bootOrder: v.spec.bootOrder,
+      pending,
       consoles: { serial: running ? paths.serial : null, vnc: running ? paths.vnc : null },
     };
   }
 
-  private bootOf(v: StoredVm): QemuBoot {
-    if (v.spec.image === "test-guest") {
+  private bootOf(spec: VmSpec): QemuBoot {
+    if (spec.image === "test-guest") {
       const p = testGuestPaths(this.ctx.cacheDir);
-      return { kernel: p.kernel, initrd: p.initrd, cmdline: testGuestCmdline(v.spec.name, v.spec.cmdline) };
+      return { kernel: p.kernel, initrd: p.initrd, cmdline: testGuestCmdline(spec.name, spec.cmdline) };
     }
-    return { kernel: v.spec.kernel, initrd: v.spec.initrd, cmdline: v.spec.cmdline };
+    return { kernel: spec.kernel, initrd: spec.initrd, cmdline: spec.cmdline };
   }
 
   list(): Vm[] {
@@ -161,39 +200,149 @@ export class VmsService {
       .map((v) => v.spec.name);
   }
 
+  // ---- definitions ----------------------------------------------------------------------
+
+  /** What validation needs to know of the host: VMs, networks, images the input names, taken disk paths, the OS database. */
+  async vmContext(paths: readonly (string | null | undefined)[]): Promise<VmContext> {
+    const images = new Map<string, ImageProbe | null>();
+    for (const p of paths) if (p) images.set(p, await probeImage(this.ctx.run, p));
+    let taken: string[] = [];
+    try {
+      taken = readdirSync(this.ctx.diskDir).flatMap((f) => [`${this.ctx.diskDir}/${f}`, `${this.ctx.diskDir}/${f.replace(/\.part$/, "")}`]);
+    } catch {
+      /* no disk directory yet */
+    }
+    return {
+      vms: this.ctx.store.listVms().flatMap((v) => (v.pending ? [v.spec, { ...v.pending, name: v.spec.name }] : [v.spec])),
+      networks: this.ctx.store.listNetworks().map((n) => n.spec.name),
+      randomBytes: () => randomBytes(3),
+      diskDir: this.ctx.diskDir,
+      takenPaths: new Set(taken),
+      images,
+      os: (id) => this.ctx.osinfo.get(id),
+    };
+  }
+
+  /** The seed's "the disk is larger than the free space" warning, as a refusal unless forced. */
+  checkFreeSpace(newBytes: number, force: boolean | undefined): void {
+    if (newBytes === 0 || force) return;
+    mkdirSync(this.ctx.diskDir, { recursive: true, mode: 0o700 });
+    const free = freeBytes(this.ctx.diskDir);
+    if (newBytes > free) {
+      throw new KvmgrError(
+        "KVMGR_ERR_DISK_SPACE",
+        `The disk is larger than the free space: ${formatSize(newBytes)} asked, ${formatSize(free)} free in ${this.ctx.diskDir}; nothing was created (--force creates it anyway).`,
+        { details: { askedBytes: newBytes, freeBytes: free } },
+      );
+    }
+  }
+
+  /**
+   * Makes the plan's disk images under the journal entry `kind`, then stores the VM with
+   * `write` and closes the entry in one transaction. A failure removes the new images.
+   */
+  async commitWithDisks(kind: string, vm: string, plan: Pick<VmPlan, "diskSteps">, write: () => void): Promise<void> {
+    const op = this.ctx.store.beginOp(kind, vm, { diskSteps: plan.diskSteps });
+    try {
+      await applySteps(this.deps(), plan.diskSteps);
+    } catch (e) {
+      this.ctx.store.endOp(op);
+      throw e;
+    }
+    crashPoint(`${kind}:after-disks`);
+    this.ctx.store.tx(() => {
+      write();
+      this.ctx.store.endOp(op);
+    });
+  }
+
   async create(input: VmCreate): Promise<Vm> {
-    const created = await this.lock.run(() => {
-      const spec = validateVmCreate(input, {
-        vms: this.ctx.store.listVms().map((v) => v.spec),
-        networks: this.ctx.store.listNetworks().map((n) => n.spec.name),
-        randomBytes: () => randomBytes(3),
-      });
-      this.ctx.store.putVm({ spec, runtime: null, crashed: false });
-      this.ctx.log.info({ vm: spec.name }, "vm defined");
-      this.ctx.events.publish({ type: "vm.defined", vm: spec.name });
-      return Promise.resolve(spec);
+    const created = await this.lock.run(async () => {
+      const ctx = await this.vmContext([...(input.disks ?? []).map((d) => d.import), input.cdrom]);
+      const plan = validateVmCreate(input, ctx);
+      this.checkFreeSpace(plan.newBytes, input.force);
+      await this.commitWithDisks("vm.create", plan.spec.name, plan, () => this.ctx.store.putVm({ spec: plan.spec, runtime: null, crashed: false, pending: null }));
+      this.ctx.log.info({ vm: plan.spec.name, disks: plan.spec.disks.length }, "vm defined");
+      this.ctx.events.publish({ type: "vm.defined", vm: plan.spec.name });
+      return plan.spec;
     });
     if (input.start) return this.start(created.name);
     return this.show(created.name);
   }
+
+  /**
+   * Changes a definition. A stopped VM takes it at once; a running one keeps it as pending
+   * until its next start, except autostart, which is no part of the running machine.
+   */
+  edit(name: string, body: VmEdit): Promise<Vm> {
+    return this.lock.run(async () => {
+      const v = this.get(name);
+      const base = v.pending ?? v.spec;
+      const ctx = await this.vmContext([...(body.disks ?? []).map((d) => d.import), body.cdrom]);
+      const plan = validateVmEdit(base, body, ctx);
+      this.checkFreeSpace(plan.newBytes, body.force);
+      const running = this.isAlive(v);
+      await this.commitWithDisks("vm.edit", name, plan, () => {
+        const cur = this.get(name);
+        if (running) {
+          const spec = { ...cur.spec, autostart: plan.spec.autostart };
+          this.ctx.store.putVm({ ...cur, spec, pending: specDiff(spec, plan.spec) ? plan.spec : null });
+        } else {
+          this.ctx.store.putVm({ ...cur, spec: plan.spec, pending: null });
+        }
+      });
+      this.ctx.log.info({ vm: name, pending: running }, "vm edited");
+      this.ctx.events.publish({ type: "vm.defined", vm: name });
+      return this.show(name);
+    });
+  }
+
+  /** VMs (other than `except`) with a linked disk whose base is `path`. */
+  linkedUsersOf(path: string, except?: string): string[] {
+    return this.ctx.store
+      .listVms()
+      .filter((o) => o.spec.name !== except && [o.spec, ...(o.pending ? [o.pending] : [])].some((s) => s.disks.some((d) => d.backing === path)))
+      .map((o) => o.spec.name);
+  }
+
+  /** Refuses to write to a disk that is the read-only base of another VM's linked disk. */
+  assertNotBase(spec: VmSpec, what: string): void {
+    for (const d of spec.disks) {
+      const users = this.linkedUsersOf(d.path, spec.name);
+      if (users.length > 0) {
+        throw new KvmgrError(
+          "KVMGR_ERR_DISK_IN_USE",
+          `Cannot ${what} VM '${spec.name}': its disk ${d.path} is the base of the linked clone${users.length > 1 ? "s" : ""} ${users.map((u) => `'${u}'`).join(", ")}, which writing to it would corrupt; delete them, or make full clones.`,
+        );
+      }
+    }
+  }
+
+  // ---- start and stop -----------------------------------------------------------------
 
   start(name: string): Promise<Vm> {
     return this.lock.run(async () => {
       const v = this.get(name);
       if (this.isAlive(v)) throw new KvmgrError("KVMGR_ERR_VM_RUNNING", `VM '${name}' is already running.`);
       if (v.runtime) await this.cleanupLocked(v, true);
-      const boot = this.bootOf(v);
+      // Edits made while it ran apply now.
+      const spec = v.pending ?? v.spec;
+      const boot = this.bootOf(spec);
       for (const f of [boot.kernel, boot.initrd]) {
         if (f !== null && !existsSync(f)) {
-          const hint = v.spec.image === "test-guest" ? " Build it with guest/build-test-guest.sh (the README's set-up does)." : "";
+          const hint = spec.image === "test-guest" ? " Build it with guest/build-test-guest.sh (the README's set-up does)." : "";
           throw new KvmgrError("KVMGR_ERR_IMAGE_MISSING", `Boot file ${f} does not exist.${hint}`);
         }
       }
-      if (boot.kernel === null && v.spec.pxe !== true) {
-        throw new KvmgrError("KVMGR_ERR_INPUT_INVALID", `VM '${name}' has nothing to boot: give --image, --kernel or --pxe.`);
+      for (const f of [...spec.disks.map((d) => d.path), ...(spec.cdrom ? [spec.cdrom] : [])]) {
+        if (!existsSync(f)) throw new KvmgrError("KVMGR_ERR_IMAGE_MISSING", `Image ${f} of VM '${name}' does not exist.`);
       }
+      if (boot.kernel === null && spec.disks.length === 0 && spec.cdrom === null && !spec.bootOrder.includes("network")) {
+        throw new KvmgrError("KVMGR_ERR_INPUT_INVALID", `VM '${name}' has nothing to boot: give it a disk, a CD-ROM, network boot, --image or --kernel.`);
+      }
+      this.assertNotBase(spec, "start");
       const bridges: string[] = [];
-      for (const nic of v.spec.nics) {
+      for (const nic of spec.nics) {
         const n = this.ctx.store.getNetwork(nic.network);
         if (!n) throw notFound("Network", nic.network);
         const net = await this.networks.show(nic.network);
@@ -202,24 +351,31 @@ export class VmsService {
       }
       const links = await observeLinks(this.ctx.run, this.ctx.ns);
       const used = new Set([...links.map((l) => l.name), ...this.ctx.store.listVms().flatMap((o) => o.runtime?.taps ?? [])]);
-      const taps = pickTapNames(v.spec.nics.length, used);
+      const taps = pickTapNames(spec.nics.length, used);
       const { accel, reason } = await this.ctx.accel();
       const paths = this.paths(name);
       mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
       for (const s of [paths.qmp, paths.serial, paths.vnc, paths.qga]) rmSync(s, { force: true });
-      const steps = planVmStart({ spec: v.spec, accel, taps, paths, boot, bridges });
-      // Intent first: if the daemon dies mid-start, the taps are known and removed at restart.
-      this.ctx.store.putVm({ spec: v.spec, runtime: { pid: 0, startTicks: 0, taps, accel, accelReason: reason }, crashed: false });
+      const steps = planVmStart({ spec, accel, taps, paths, boot, bridges });
+      const tapSteps = steps.filter((s) => s.kind === "tap.add");
+      const qemuSteps = steps.filter((s) => s.kind !== "tap.add");
+      // Intent first: if the daemon dies mid-start, the next one adopts the QEMU or removes the taps.
+      const op = this.ctx.store.beginOp("vm.start", name, { taps, spec, accel, accelReason: reason });
       try {
-        await applySteps(this.deps(), steps);
+        await applySteps(this.deps(), tapSteps);
+        crashPoint("vm.start:after-taps");
+        try {
+          await applySteps(this.deps(), qemuSteps);
+        } catch (e) {
+          await undoSteps(this.deps(), planUndo(tapSteps));
+          throw e;
+        }
       } catch (e) {
-        this.ctx.store.putVm({ spec: v.spec, runtime: null, crashed: false });
+        this.ctx.store.endOp(op);
         throw e;
       }
-      const pid = readPidFile(paths.pidFile) ?? 0;
-      const startTicks = readProc(pid)?.startTicks ?? 0;
-      const stored: StoredVm = { spec: v.spec, runtime: { pid, startTicks, taps, accel, accelReason: reason }, crashed: false };
-      this.ctx.store.putVm(stored);
+      crashPoint("vm.start:after-qemu");
+      const stored = this.recordStarted(name, spec, taps, accel, reason, op);
       this.guestShutdown.delete(name);
       this.paused.delete(name);
       try {
@@ -228,10 +384,22 @@ export class VmsService {
         // QEMU runs; state still follows its process, only events are missing.
         this.ctx.log.warn({ err, vm: name }, "could not connect to the QMP monitor");
       }
-      this.ctx.log.info({ vm: name, pid, taps, accel }, "vm started");
+      this.ctx.log.info({ vm: name, pid: stored.runtime?.pid, taps, accel }, "vm started");
       this.ctx.events.publish({ type: "vm.state", vm: name, state: "running" });
       return this.view(stored, this.networks.leasesByNetwork());
     });
+  }
+
+  /** Stores a started QEMU (by its pid file) and closes the start's journal entry, in one transaction. */
+  recordStarted(name: string, spec: VmSpec, taps: string[], accel: "kvm" | "tcg", accelReason: string, op: number): StoredVm {
+    const pid = readPidFile(this.paths(name).pidFile) ?? 0;
+    const startTicks = readProc(pid)?.startTicks ?? 0;
+    const stored: StoredVm = { spec, runtime: { pid, startTicks, taps, accel, accelReason }, crashed: false, pending: null };
+    this.ctx.store.tx(() => {
+      this.ctx.store.putVm(stored);
+      this.ctx.store.endOp(op);
+    });
+    return stored;
   }
 
   /** Forced power-off. */
@@ -239,34 +407,131 @@ export class VmsService {
     return this.lock.run(async () => {
       const v = this.get(name);
       if (!v.runtime && !v.crashed) throw new KvmgrError("KVMGR_ERR_VM_NOT_RUNNING", `VM '${name}' is not running.`);
-      await this.cleanupLocked(v, false);
+      await this.stopLocked(v);
       return this.show(name);
     });
   }
 
-  /** Ends QEMU if alive and removes the taps; `crashed` records an unasked death. */
-  private async cleanupLocked(v: StoredVm, crashed: boolean): Promise<void> {
-    await this.monitors.detach(v.spec.name);
-    this.paused.delete(v.spec.name);
-    const taps = v.runtime?.taps ?? [];
-    const failures = await undoSteps(this.deps(), planVmCleanup(taps, v.spec.name, this.paths(v.spec.name).pidFile));
-    this.ctx.store.putVm({ spec: v.spec, runtime: null, crashed });
-    if (failures.length > 0) throw failures[0];
-    this.ctx.log.info({ vm: v.spec.name, crashed }, "vm stopped");
-    this.ctx.events.publish({ type: "vm.state", vm: v.spec.name, state: crashed ? "crashed" : "shutoff" });
+  /** A requested stop, journaled: a daemon dying half-way leaves it to be finished, not a crash. */
+  async stopLocked(v: StoredVm): Promise<void> {
+    const op = this.ctx.store.beginOp("vm.stop", v.spec.name, { taps: v.runtime?.taps ?? [] });
+    await this.cleanupLocked(v, false, op);
   }
 
-  delete(name: string, force: boolean): Promise<void> {
+  /**
+   * Ends QEMU if alive and removes the taps; `crashed` records an unasked death. With `op`,
+   * closes that journal entry in the transaction that records the VM off.
+   */
+  async cleanupLocked(v: StoredVm, crashed: boolean, op?: number): Promise<void> {
+    const name = v.spec.name;
+    await this.monitors.detach(name);
+    this.paused.delete(name);
+    const taps = v.runtime?.taps ?? [];
+    const pidFile = this.paths(name).pidFile;
+    const failures = await undoSteps(this.deps(), [{ kind: "qemu.stop", vm: name, pidFile }]);
+    if (op !== undefined) crashPoint("vm.stop:after-qemu");
+    failures.push(...(await undoSteps(this.deps(), taps.map((t): HostStep => ({ kind: "tap.del", name: t })))));
+    this.ctx.store.tx(() => {
+      const cur = this.ctx.store.getVm(name) ?? v;
+      this.ctx.store.putVm({ ...cur, runtime: null, crashed });
+      if (op !== undefined) this.ctx.store.endOp(op);
+    });
+    if (failures.length > 0) throw failures[0];
+    this.ctx.log.info({ vm: name, crashed }, "vm stopped");
+    this.ctx.events.publish({ type: "vm.state", vm: name, state: crashed ? "crashed" : "shutoff" });
+  }
+
+  delete(name: string, opts: { force?: boolean; keepDisks?: boolean } = {}): Promise<void> {
     return this.lock.run(async () => {
       const v = this.get(name);
-      if (this.isAlive(v) && !force) {
+      if (this.isAlive(v) && !opts.force) {
         throw new KvmgrError("KVMGR_ERR_VM_RUNNING", `VM '${name}' is running; stop it first or use --force.`);
       }
+      const owned = opts.keepDisks ? [] : [...new Set([...v.spec.disks, ...(v.pending?.disks ?? [])].filter((d) => d.owned).map((d) => d.path))];
+      for (const p of owned) {
+        const users = this.linkedUsersOf(p, name);
+        if (users.length > 0) {
+          throw new KvmgrError("KVMGR_ERR_DISK_IN_USE", `Disk ${p} of VM '${name}' is the base of the linked clone${users.length > 1 ? "s" : ""} ${users.map((u) => `'${u}'`).join(", ")}; delete ${users.length > 1 ? "them" : "it"} first, or use --keep-disks.`);
+        }
+      }
+      const op = this.ctx.store.beginOp("vm.delete", name, { removeDisks: owned, taps: v.runtime?.taps ?? [] });
       if (v.runtime) await this.cleanupLocked(v, false);
+      crashPoint("vm.delete:after-stop");
+      await this.finishDelete(name, owned, op);
+    });
+  }
+
+  /** The rest of a delete once QEMU is gone: disk files, the definition with its journal entry, run files. */
+  async finishDelete(name: string, removeDisks: readonly string[], op: number): Promise<void> {
+    const failures = await undoSteps(this.deps(), removeDisks.map((path): HostStep => ({ kind: "disk.remove", path })));
+    crashPoint("vm.delete:after-disks");
+    this.ctx.store.tx(() => {
       this.ctx.store.deleteVm(name);
-      rmSync(this.paths(name).dir, { recursive: true, force: true });
-      this.ctx.log.info({ vm: name }, "vm deleted");
-      this.ctx.events.publish({ type: "vm.deleted", vm: name });
+      this.ctx.store.endOp(op);
+    });
+    rmSync(this.paths(name).dir, { recursive: true, force: true });
+    if (failures.length > 0) this.ctx.log.warn({ vm: name, err: failures[0] }, "some disk files could not be removed");
+    this.ctx.log.info({ vm: name, removedDisks: removeDisks.length }, "vm deleted");
+    this.ctx.events.publish({ type: "vm.deleted", vm: name });
+  }
+
+  // ---- power actions through QMP --------------------------------------------------------
+
+  /** The VM's QMP commands, reconnecting if the monitor was lost; refuses a VM that is not running. */
+  async qmpOf(name: string): Promise<QmpCommands> {
+    const v = this.get(name);
+    if (!this.isAlive(v)) throw new KvmgrError("KVMGR_ERR_VM_NOT_RUNNING", `VM '${name}' is not running.`);
+    return this.monitors.commands(name) ?? (await this.monitors.attach(name, this.paths(name).qmp));
+  }
+
+  /**
+   * ACPI power button, then waits (without holding the lock) until the guest has powered
+   * off, or refuses with one sentence after `timeoutS`.
+   */
+  async shutdown(name: string, timeoutS = DEFAULT_SHUTDOWN_TIMEOUT_S): Promise<Vm> {
+    await this.lock.run(async () => {
+      const qmp = await this.qmpOf(name);
+      if (this.paused.has(name)) {
+        throw new KvmgrError("KVMGR_ERR_VM_NOT_RUNNING", `VM '${name}' is paused and cannot handle the power button; 'kvmgr vm resume ${name}' first, or 'kvmgr vm stop ${name}' to force it off.`);
+      }
+      await qmp.systemPowerdown();
+      this.ctx.log.info({ vm: name }, "ACPI power-down sent");
+    });
+    const off = await waitFor(() => {
+      const v = this.ctx.store.getVm(name);
+      return !v || (!v.runtime && !this.isAlive(v));
+    }, timeoutS * 1000, 100);
+    if (!off) {
+      throw new KvmgrError(
+        "KVMGR_ERR_VM_SHUTDOWN_TIMEOUT",
+        `VM '${name}' is still running ${timeoutS} s after the ACPI power-down request (the guest ignored it or is still shutting down); 'kvmgr vm stop ${name}' forces it off.`,
+      );
+    }
+    return this.show(name);
+  }
+
+  /** Hard reset (there is no ACPI reboot): the guest restarts at once. */
+  reboot(name: string): Promise<Vm> {
+    return this.lock.run(async () => {
+      await (await this.qmpOf(name)).systemReset();
+      this.ctx.log.info({ vm: name }, "vm reset");
+      return this.show(name);
+    });
+  }
+
+  pause(name: string): Promise<Vm> {
+    return this.lock.run(async () => {
+      await (await this.qmpOf(name)).stop();
+      this.paused.add(name);
+      return this.show(name);
+    });
+  }
+
+  resume(name: string): Promise<Vm> {
+    return this.lock.run(async () => {
+      await (await this.qmpOf(name)).cont();
+      this.paused.delete(name);
+      return this.show(name);
     });
   }
 
@@ -287,7 +552,7 @@ export class VmsService {
     });
   }
 
-  private deps() {
+  deps() {
     return { run: this.ctx.run, ns: this.ctx.ns, log: (msg: string, err?: unknown) => this.ctx.log.warn({ err }, msg) };
   }
 }

@@ -47,6 +47,20 @@ export interface StoredVm {
   runtime: VmRuntime | null;
   /** set when QEMU died without being asked */
   crashed: boolean;
+  /** the definition edited while the VM ran: it replaces `spec` at the next start */
+  pending?: VmSpec | null;
+}
+
+/**
+ * An operation in progress, written before its first host change and removed (in the same
+ * transaction as its last store write) when done. An entry found at daemon start belongs
+ * to an operation the daemon died in: reconcile finishes or rolls it back from `data`.
+ */
+export interface OpEntry {
+  id: number;
+  kind: string;
+  vm: string;
+  data: Record<string, unknown>;
 }
 
 export interface Store {
@@ -62,6 +76,11 @@ export interface Store {
   getVm(name: string): StoredVm | null;
   putVm(v: StoredVm): void;
   deleteVm(name: string): void;
+  /** records an operation's intent; returns its id */
+  beginOp(kind: string, vm: string, data: Record<string, unknown>): number;
+  updateOp(id: number, data: Record<string, unknown>): void;
+  endOp(id: number): void;
+  listOps(): OpEntry[];
   /** runs `fn` as one transaction */
   tx<T>(fn: () => T): T;
   close(): void;

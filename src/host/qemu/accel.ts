@@ -8,19 +8,13 @@ import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { spawn } from "node:child_process";
 import type { Accel } from "../../core/render/qemu-argv.js";
+import { readBootId } from "../proc.js";
 
 export interface AccelChoice {
   accel: Accel;
   reason: string;
 }
 
-function bootId(): string {
-  try {
-    return readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
-  } catch {
-    return "unknown";
-  }
-}
 
 function probeKernel(kernel: string, timeoutMs: number): Promise<boolean> {
   const dir = mkdtempSync(join(tmpdir(), "kvmgr-accel-"));
@@ -55,7 +49,7 @@ export async function chooseAccel(opts: { kernel: string | null; cacheFile: stri
   } catch {
     return { accel: "tcg", reason: "no usable /dev/kvm: software emulation (TCG)" };
   }
-  const boot = bootId();
+  const boot = readBootId();
   try {
     const cached = JSON.parse(readFileSync(opts.cacheFile, "utf8")) as { bootId?: string; choice?: AccelChoice };
     if (cached.bootId === boot && cached.choice) return cached.choice;

@@ -1,0 +1,79 @@
+/** Start / shut down / force off / console / delete for one VM, as buttons with confirmations. */
+import { useState } from "react";
+import { Link, useLocation } from "wouter";
+import type { Vm } from "../../../api/vm.js";
+import { useApiMutation } from "../../api/hooks.js";
+import { useI18n } from "../../i18n/index.js";
+import { Confirm, errorMessage, useToast } from "../common.js";
+
+export function VmActions({ vm, compact = false }: { vm: Vm; compact?: boolean }) {
+  const { t } = useI18n();
+  const toast = useToast();
+  const [, navigate] = useLocation();
+  const [ask, setAsk] = useState<null | "stop" | "delete">(null);
+  const onError = (e: unknown) => toast(errorMessage(e, t("error.generic")), "error");
+  const start = useApiMutation((api, name: string) => api.startVm(name));
+  const shutdown = useApiMutation((api, name: string) => api.shutdownVm(name));
+  const stop = useApiMutation((api, name: string) => api.stopVm(name));
+  const del = useApiMutation((api, v: { name: string; force: boolean }) => api.deleteVm(v.name, v.force));
+  const running = vm.state === "running" || vm.state === "paused";
+  const busy = start.isPending || shutdown.isPending || stop.isPending || del.isPending;
+  const label = (k: Parameters<typeof t>[0]) => t(k, { name: vm.name });
+
+  return (
+    <div className={`actions${compact ? " compact" : ""}`} role="group" aria-label={label("vm.actionsFor")}>
+      {!running ? (
+        <button type="button" className="primary" disabled={busy} aria-label={label("vm.startNamed")} onClick={() => start.mutate(vm.name, { onError })}>
+          {start.isPending ? t("common.working") : t("vm.start")}
+        </button>
+      ) : (
+        <>
+          <button type="button" disabled={busy} aria-label={label("vm.shutdownNamed")} onClick={() => shutdown.mutate(vm.name, { onError, onSuccess: () => toast(label("vm.shutdownSent")) })}>
+            {shutdown.isPending ? t("common.working") : t("vm.shutdown")}
+          </button>
+          <button type="button" className="warn" disabled={busy} aria-label={label("vm.forceOffNamed")} onClick={() => setAsk("stop")}>
+            {t("vm.forceOff")}
+          </button>
+          <Link className="button" href={`/vms/${encodeURIComponent(vm.name)}/console`} aria-label={label("vm.consoleNamed")}>
+            {t("vm.console")}
+          </Link>
+        </>
+      )}
+      <button type="button" className="danger" disabled={busy} aria-label={label("vm.deleteNamed")} onClick={() => setAsk("delete")}>
+        {t("common.delete")}
+      </button>
+      <Confirm
+        open={ask === "stop"}
+        title={label("vm.forceOffTitle")}
+        body={<p>{t("vm.forceOffBody")}</p>}
+        confirmLabel={t("vm.forceOff")}
+        danger
+        busy={stop.isPending}
+        error={stop.error}
+        onCancel={() => (setAsk(null), stop.reset())}
+        onConfirm={() => stop.mutate(vm.name, { onSuccess: () => setAsk(null) })}
+      />
+      <Confirm
+        open={ask === "delete"}
+        title={label("vm.deleteTitle")}
+        body={<p>{running ? t("vm.deleteBodyRunning") : t("vm.deleteBody")}</p>}
+        confirmLabel={t("common.delete")}
+        danger
+        busy={del.isPending}
+        error={del.error}
+        onCancel={() => (setAsk(null), del.reset())}
+        onConfirm={() =>
+          del.mutate(
+            { name: vm.name, force: running },
+            {
+              onSuccess: () => {
+                setAsk(null);
+                if (compact === false) navigate("/");
+              },
+            },
+          )
+        }
+      />
+    </div>
+  );
+}

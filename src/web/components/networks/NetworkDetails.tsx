@@ -1,0 +1,244 @@
+/** One network: its bridge, ports, leases, DHCP reservations, port forwards; live capture. */
+import { lazy, Suspense, useState, type FormEvent, type ReactNode } from "react";
+import { Link } from "wouter";
+import { useQuery } from "@tanstack/react-query";
+import type { Network } from "../../../api/network.js";
+import { useApi } from "../../auth.js";
+import { keys, useApiMutation, useNetwork, useVms } from "../../api/hooks.js";
+import { ApiError } from "../../api/client.js";
+import type { PortForward } from "../../api/extra-types.js";
+import { useI18n } from "../../i18n/index.js";
+import { ActiveBadge, ErrorText, Field, Loading, errorMessage, fieldAria, useToast } from "../common.js";
+import { Tabs } from "../Tabs.js";
+import { MODE_TEXT } from "./modes.js";
+import { NetworkActions } from "./NetworkActions.js";
+
+const Capture = lazy(() => import("./Capture.js"));
+
+export function NetworkDetails({ name, tab }: { name: string; tab: string }) {
+  const { t } = useI18n();
+  const net = useNetwork(name);
+  const base = `/networks/${encodeURIComponent(name)}`;
+  return (
+    <section>
+      <p className="crumbs">
+        <Link href="/networks">{t("nets.title")}</Link> / <span>{name}</span>
+      </p>
+      {net.isPending ? <Loading /> : null}
+      <ErrorText error={net.error} />
+      {net.data ? (
+        <>
+          <div className="page-head">
+            <h1>
+              {net.data.name} <ActiveBadge active={net.data.active} />
+            </h1>
+            <NetworkActions net={net.data} goBack />
+          </div>
+          <Tabs
+            base={base}
+            current={tab}
+            label={t("net.tabs")}
+            tabs={[
+              { id: "overview", label: t("net.tab.overview") },
+              { id: "capture", label: t("net.tab.capture") },
+            ]}
+          />
+          <div role="tabpanel" aria-labelledby={`tab-${tab}`}>
+            {tab === "capture" ? (
+              <Suspense fallback={<Loading />}>
+                <Capture network={net.data} />
+              </Suspense>
+            ) : (
+              <Overview net={net.data} />
+            )}
+          </div>
+        </>
+      ) : null}
+    </section>
+  );
+}
+
+function Overview({ net }: { net: Network }) {
+  const { t } = useI18n();
+  const vms = useVms();
+  const ownerOfTap = (tap: string) => vms.data?.find((v) => v.nics.some((n) => n.tap === tap));
+  const rows: [string, ReactNode][] = [
+    [t("nets.col.mode"), `${t(MODE_TEXT[net.mode].name)} — ${t(MODE_TEXT[net.mode].line)}`],
+    [t("nets.col.bridge"), <code key="b">{net.bridge}</code>],
+    [t("nets.col.subnet"), net.subnet ?? "—"],
+    [t("net.field.gateway"), net.gateway ?? "—"],
+    [t("net.dhcpRange"), net.dhcp ? `${net.dhcp.start} – ${net.dhcp.end}` : t("net.noDhcp")],
+    [t("net.field.uplink"), net.uplink ?? "—"],
+    [t("net.pxe"), net.tftpRoot ? `${net.tftpRoot} · ${net.bootFile ?? ""}` : "—"],
+    [t("net.field.autostart"), net.autostart ? t("common.yes") : t("common.no")],
+    [t("net.dnsmasq"), net.dnsmasqPid ? t("net.dnsmasqPid", { pid: net.dnsmasqPid }) : "—"],
+  ];
+  return (
+    <div className="grid2">
+      <div className="card">
+        <h2>{t("net.settings")}</h2>
+        <dl className="props">
+          {rows.map(([k, v]) => (
+            <div key={k}>
+              <dt>{k}</dt>
+              <dd>{v}</dd>
+            </div>
+          ))}
+        </dl>
+      </div>
+      <div className="card">
+        <h2>{t("net.ports")}</h2>
+        {net.ports.length === 0 ? (
+          <p className="muted">{t("net.noPorts")}</p>
+        ) : (
+          <ul className="plain" aria-label={t("net.ports")}>
+            {net.ports.map((p) => {
+              const vm = ownerOfTap(p);
+              return (
+                <li key={p}>
+                  <code>{p}</code>
+                  {vm ? (
+                    <>
+                      {" → "}
+                      <Link href={`/vms/${encodeURIComponent(vm.name)}`}>{vm.name}</Link>
+                    </>
+                  ) : null}
+                </li>
+              );
+            })}
+          </ul>
+        )}
+      </div>
+      <div className="card">
+        <h2>{t("net.leases")}</h2>
+        {net.leases.length === 0 ? (
+          <p className="muted">{t("net.noLeases")}</p>
+        ) : (
+          <table className="list small" aria-label={t("net.leases")}>
+            <thead>
+              <tr>
+                <th scope="col">{t("net.lease.ip")}</th>
+                <th scope="col">{t("net.lease.mac")}</th>
+                <th scope="col">{t("net.lease.hostname")}</th>
+                <th scope="col">{t("net.lease.expires")}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {net.leases.map((l) => (
+                <tr key={l.mac} data-lease={l.ip}>
+                  <td data-label={t("net.lease.ip")}>{l.ip}</td>
+                  <td data-label={t("net.lease.mac")}>
+                    <code>{l.mac}</code>
+                  </td>
+                  <td data-label={t("net.lease.hostname")}>{l.hostname ?? "—"}</td>
+                  <td data-label={t("net.lease.expires")}>{l.expires ? new Date(l.expires * 1000).toLocaleString() : t("net.lease.never")}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </div>
+      <div className="card">
+        <h2>{t("net.reservations")}</h2>
+        {net.dhcpHosts.length === 0 ? (
+          <p className="muted">{t("net.noReservations")}</p>
+        ) : (
+          <table className="list small" aria-label={t("net.reservations")}>
+            <thead>
+              <tr>
+                <th scope="col">{t("net.res.mac")}</th>
+                <th scope="col">{t("net.res.ip")}</th>
+                <th scope="col">{t("net.res.hostname")}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {net.dhcpHosts.map((h) => (
+                <tr key={h.mac}>
+                  <td data-label={t("net.res.mac")}>
+                    <code>{h.mac}</code>
+                  </td>
+                  <td data-label={t("net.res.ip")}>{h.ip}</td>
+                  <td data-label={t("net.res.hostname")}>{h.hostname ?? "—"}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </div>
+      {net.mode === "nat" ? <Forwards net={net} /> : null}
+    </div>
+  );
+}
+
+function Forwards({ net }: { net: Network }) {
+  const { t } = useI18n();
+  const api = useApi();
+  const toast = useToast();
+  const vms = useVms();
+  const fw = useQuery({ queryKey: keys.forwards(net.name), queryFn: () => api.listForwards(net.name), retry: false });
+  const [form, setForm] = useState({ proto: "tcp" as "tcp" | "udp", hostPort: "", vm: "", port: "" });
+  const add = useApiMutation((a, v: { hostPort: number; vm: string; port: number; proto: "tcp" | "udp" }) => a.addForward(net.name, v));
+  const remove = useApiMutation((a, f: PortForward) => a.removeForward(net.name, f.proto, f.hostPort));
+  const unavailable = fw.error instanceof ApiError && fw.error.status === 404;
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    add.mutate(
+      { proto: form.proto, hostPort: Number(form.hostPort), vm: form.vm, port: Number(form.port) },
+      { onSuccess: () => (setForm({ ...form, hostPort: "", port: "" }), void fw.refetch()) },
+    );
+  };
+  const fieldErr = (f: string) => (add.error?.field === f ? add.error.message : null);
+  const vmsHere = vms.data?.filter((v) => v.nics.some((n) => n.network === net.name)) ?? [];
+  return (
+    <div className="card">
+      <h2>{t("fw.title")}</h2>
+      {unavailable ? <p className="muted">{t("fw.unavailable")}</p> : <ErrorText error={fw.error} />}
+      {fw.data && fw.data.length === 0 ? <p className="muted">{t("fw.none")}</p> : null}
+      {fw.data && fw.data.length > 0 ? (
+        <ul className="plain" aria-label={t("fw.title")}>
+          {fw.data.map((f) => (
+            <li key={`${f.proto}:${f.hostPort}`} className="row spread">
+              <span>
+                {f.proto.toUpperCase()} {t("fw.hostPort")} {f.hostPort} → {f.vm}:{f.port}
+                {f.ip ? <code className="muted"> ({f.ip})</code> : <span className="muted"> {t("fw.noLease")}</span>}
+              </span>
+              <button type="button" className="danger small" onClick={() => remove.mutate(f, { onSuccess: () => void fw.refetch(), onError: (e) => toast(errorMessage(e, t("error.generic")), "error") })}>
+                {t("common.remove")}
+              </button>
+            </li>
+          ))}
+        </ul>
+      ) : null}
+      {!unavailable ? (
+        <form className="field-row wrap" onSubmit={submit}>
+          <Field id="fw-proto" label={t("fw.proto")}>
+            <select id="fw-proto" value={form.proto} onChange={(e) => setForm({ ...form, proto: e.target.value as "tcp" | "udp" })}>
+              <option value="tcp">TCP</option>
+              <option value="udp">UDP</option>
+            </select>
+          </Field>
+          <Field id="fw-hostPort" label={t("fw.hostPort")} error={fieldErr("hostPort")}>
+            <input {...fieldAria("fw-hostPort", fieldErr("hostPort"))} inputMode="numeric" value={form.hostPort} onChange={(e) => setForm({ ...form, hostPort: e.target.value })} />
+          </Field>
+          <Field id="fw-vm" label={t("fw.vm")} error={fieldErr("vm")}>
+            <select {...fieldAria("fw-vm", fieldErr("vm"))} value={form.vm} onChange={(e) => setForm({ ...form, vm: e.target.value })}>
+              <option value="">{t("fw.pickVm")}</option>
+              {vmsHere.map((v) => (
+                <option key={v.name} value={v.name}>
+                  {v.name}
+                </option>
+              ))}
+            </select>
+          </Field>
+          <Field id="fw-port" label={t("fw.vmPort")} error={fieldErr("port")}>
+            <input {...fieldAria("fw-port", fieldErr("port"))} inputMode="numeric" value={form.port} onChange={(e) => setForm({ ...form, port: e.target.value })} />
+          </Field>
+          <button type="submit" className="primary" disabled={add.isPending}>
+            {t("fw.add")}
+          </button>
+          {add.error && !["hostPort", "vm", "port"].includes(add.error.field ?? "") ? <ErrorText error={add.error} /> : null}
+        </form>
+      ) : null}
+    </div>
+  );
+}
