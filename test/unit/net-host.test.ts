@@ -38,7 +38,7 @@ describe("nft -j", () => {
 });
 
 describe("kvmgr's rules per mode", () => {
-  const base = { name: "n", bridge: "kvbr0", subnet: "10.0.0.0/24", dhcp: true, tftp: false, uplink: null, forwards: [] };
+  const base = { name: "n", bridge: "kvbr0", subnet: "10.0.0.0/24", dhcp: true, tftp: false, uplink: null, forwards: [], inbound: null };
   test("hostonly and internal forward nothing but traffic between their own ports", () => {
     for (const mode of ["hostonly", "internal"] as const) {
       const r = networkRules({ ...base, mode });

@@ -31,8 +31,12 @@ export function needsForwarding(spec: NetworkSpec): boolean {
   return spec.mode === "nat" || spec.mode === "routed";
 }
 
-/** The firewall input of a network, from its spec and the forwards whose targets have an address. */
-export function firewallOf(spec: NetworkSpec, forwards: readonly ResolvedForward[] = []): NetworkFirewall {
+/**
+ * The firewall input of a network, from its spec and the forwards whose targets have an
+ * address. `inbound` is where port forwards come in: the uplink, or the interface of the
+ * default route when the network names none (found at start).
+ */
+export function firewallOf(spec: NetworkSpec, forwards: readonly ResolvedForward[] = [], inbound: string | null = null): NetworkFirewall {
   return {
     name: spec.name,
     mode: spec.mode,
@@ -42,6 +46,7 @@ export function firewallOf(spec: NetworkSpec, forwards: readonly ResolvedForward
     tftp: spec.tftpRoot !== null,
     uplink: spec.mode === "nat" || spec.mode === "routed" ? spec.uplink : null,
     forwards: spec.mode === "nat" ? forwards : [],
+    inbound: spec.uplink ?? inbound,
   };
 }
 
@@ -59,6 +64,8 @@ export interface NetworkStartInput {
   /** bridge mode with --uplink: the NIC's state before the start (null otherwise) */
   uplink: UplinkState | null;
   forwards?: readonly ResolvedForward[];
+  /** where port forwards come in when the network names no uplink */
+  inbound?: string | null;
   /** VM NICs on the network, named in DHCP and DNS */
   vmHosts?: readonly VmHost[];
 }
@@ -82,7 +89,7 @@ export function planNetworkStart(input: NetworkStartInput): HostStep[] {
     steps.push({ kind: "link.up", dev: spec.bridge });
     return steps;
   }
-  const fw = firewallOf(spec, input.forwards ?? []);
+  const fw = firewallOf(spec, input.forwards ?? [], input.inbound ?? null);
   // Rules first: the bridge never exists without them.
   if (hasNftRules(fw)) steps.push({ kind: "nft.apply", network: spec.name, text: renderNetworkNft(fw) });
   steps.push({ kind: "bridge.add", name: spec.bridge });

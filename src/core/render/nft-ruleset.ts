@@ -44,6 +44,12 @@ export interface NetworkFirewall {
   /** outgoing interface named by the user (nat, routed); null = any */
   uplink: string | null;
   forwards: readonly ResolvedForward[];
+  /**
+   * the interface port forwards come in by (the uplink, else the default route's); only
+   * traffic from there is forwarded, so a forward never opens a way in from another of
+   * kvmgr's networks. null: anything not from this network's own bridge.
+   */
+  inbound: string | null;
 }
 
 export type ChainRole = "in" | "fwd" | "nat-pre" | "nat-post";
@@ -116,8 +122,8 @@ export function networkRules(fw: NetworkFirewall): Partial<Record<ChainRole, str
           `ip saddr ${sn} ip daddr != ${sn}${up} masquerade`,
         ];
         if (fw.forwards.length > 0) {
-          // DNAT on the host's own addresses, from outside this network (the uplink when named).
-          const from = fw.uplink ? `iifname ${q(fw.uplink)}` : `iifname != ${br}`;
+          // DNAT on the host's own addresses, for traffic from the LAN side only.
+          const from = fw.inbound ? `iifname ${q(fw.inbound)}` : `iifname != ${br}`;
           out["nat-pre"] = fw.forwards.map((f) => `${from} fib daddr type local ${f.proto} dport ${f.hostPort} dnat ip to ${f.ip}:${f.port}`);
         }
       }

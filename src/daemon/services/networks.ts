@@ -242,7 +242,7 @@ export class NetworksService {
     if (n.active && this.isUp(spec, o)) return this.view(n, o);
     // Re-adoption: everything runs but some of kvmgr's chains are gone: put back the rules only.
     if (n.active && n.runtime && this.linksUp(spec, o.links)) {
-      await this.applyFirewall(spec);
+      await this.applyFirewall(n);
       this.ctx.log.warn({ network: name }, "network's firewall chains were missing and are restored");
       return this.view(n, await this.observe());
     }
@@ -288,12 +288,21 @@ export class NetworksService {
       uplink = await observeUplink(this.ctx.run, this.ctx.ns, spec.uplink);
     }
     const fwdIfaces: string[] = [];
+    let outIface: string | null = null;
     if (needsForwarding(spec)) {
-      const out = spec.uplink ?? (await observeDefaultRouteDev(this.ctx.run, this.ctx.ns));
-      fwdIfaces.push(spec.bridge, ...(out !== null && out !== spec.bridge ? [out] : []));
+      outIface = spec.uplink ?? (await observeDefaultRouteDev(this.ctx.run, this.ctx.ns));
+      fwdIfaces.push(spec.bridge, ...(outIface !== null && outIface !== spec.bridge ? [outIface] : []));
     }
-    const runtime: NetworkRuntime = { moved: uplinkMoveOf(spec, uplink), forwarding: fwdIfaces, foreign: [] };
-    const steps = planNetworkStart({ spec, paths, dns: this.dnsOptions(), uplink, forwards: this.resolvedForwards(spec), vmHosts: this.vms.hostsOn(name) });
+    const runtime: NetworkRuntime = { moved: uplinkMoveOf(spec, uplink), forwarding: fwdIfaces, foreign: [], outIface };
+    const steps = planNetworkStart({
+      spec,
+      paths,
+      dns: this.dnsOptions(),
+      uplink,
+      forwards: this.resolvedForwards(spec),
+      inbound: outIface,
+      vmHosts: this.vms.hostsOn(name),
+    });
     // Recorded before touching the host: a crash in the middle leaves a record to undo from.
     this.ctx.store.putNetwork({ spec, active: true, runtime });
     try {
@@ -416,12 +425,18 @@ export class NetworksService {
 
   /** Stores the new forwards; an active network gets its whole rule set re-applied in one transaction. */
   private async updateForwards(n: StoredNetwork, spec: NetworkSpec): Promise<void> {
-    if (n.active) await this.applyFirewall(spec);
+    if (n.active) await this.applyFirewall({ ...n, spec });
     this.ctx.store.putNetwork({ ...n, spec });
   }
 
-  private async applyFirewall(spec: NetworkSpec): Promise<void> {
-    const fw = firewallOf(spec, this.resolvedForwards(spec));
+  /** A network's rules as they must be now: its forwards resolved to the VMs' current addresses. */
+  private firewallNow(n: StoredNetwork) {
+    return firewallOf(n.spec, this.resolvedForwards(n.spec), n.runtime?.outIface ?? null);
+  }
+
+  private async applyFirewall(n: StoredNetwork): Promise<void> {
+    const { spec } = n;
+    const fw = this.firewallNow(n);
     if (!hasNftRules(fw)) return;
     const text = renderNetworkNft(fw);
     await applyNft(this.ctx.run, this.ctx.ns, text);
@@ -459,13 +474,12 @@ export class NetworksService {
     }
     for (const name of followUps) {
       const n = this.ctx.store.getNetwork(name);
-      if (!n || this.appliedNft.get(name) === renderNetworkNft(firewallOf(n.spec, this.resolvedForwards(n.spec)))) continue;
+      if (!n || this.appliedNft.get(name) === renderNetworkNft(this.firewallNow(n))) continue;
       await this.lock.run(async () => {
         const n = this.ctx.store.getNetwork(name);
         if (!n?.active) return;
-        const text = renderNetworkNft(firewallOf(n.spec, this.resolvedForwards(n.spec)));
-        if (this.appliedNft.get(name) === text) return;
-        await this.applyFirewall(n.spec);
+        if (this.appliedNft.get(name) === renderNetworkNft(this.firewallNow(n))) return;
+        await this.applyFirewall(n);
         this.ctx.log.info({ network: name }, "port forwards follow new VM addresses");
       });
     }

@@ -30,6 +30,8 @@ export interface NetworkRuntime {
   forwarding: string[];
   /** accept rules added to other programs' chains for this network */
   foreign: ForeignRule[];
+  /** nat/routed: the interface traffic leaves by and port forwards come in by (the uplink, else the default route's at start) */
+  outIface?: string | null;
 }
 
 /** What a running VM holds on the host; null when the VM is off. */
