@@ -196,7 +196,12 @@ export class NetworksService {
 
   private leasesOf(spec: NetworkSpec) {
     const f = this.leaseFileOf(spec);
-    return f === null ? [] : readLeases(f);
+    if (f === null) return [];
+    const all = readLeases(f);
+    if (spec.dhcp) return all;
+    // The LAN server's leases of this network's VMs only (the LAN has other clients).
+    const macs = new Set(this.vms.hostsOn(spec.name).map((h) => h.mac));
+    return all.filter((l) => macs.has(l.mac));
   }
 
   /** Leases by MAC across all networks, for VM addresses. */
