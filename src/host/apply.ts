@@ -77,6 +77,7 @@ export function ipLines(step: HostStep): string[] {
     case "file.remove":
     case "dnsmasq.start":
     case "dnsmasq.stop":
+    case "dnsmasq.reload":
     case "qemu.start":
     case "qemu.stop":
     case "disk.create":
@@ -117,10 +118,10 @@ async function makeDisk(deps: ApplyDeps, step: Extract<HostStep, { kind: "disk.c
   }
 }
 
-function writeFileAtomic(path: string, content: string): void {
+function writeFileAtomic(path: string, content: string, mode = 0o600): void {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, content, { mode: 0o600 });
+  writeFileSync(tmp, content, { mode });
   renameSync(tmp, path);
 }
 
@@ -174,7 +175,7 @@ async function applyOne(deps: ApplyDeps, step: HostStep): Promise<void> {
       await delLink(deps, step.name);
       return;
     case "file.write":
-      writeFileAtomic(step.path, step.content);
+      writeFileAtomic(step.path, step.content, step.mode);
       return;
     case "file.remove":
       rmSync(step.path, { force: true });
@@ -185,6 +186,12 @@ async function applyOne(deps: ApplyDeps, step: HostStep): Promise<void> {
     case "dnsmasq.stop":
       await stopByPidFile(step.pidFile, step.confFile);
       return;
+    case "dnsmasq.reload": {
+      const pid = readPidFile(step.pidFile);
+      if (pid === null || !isOurProcessAlive(pid, step.confFile)) throw new Error(`dnsmasq of network ${step.network} is not running`);
+      process.kill(pid, "SIGHUP");
+      return;
+    }
     case "qemu.start":
       await startDaemonized(deps, step.argv, step.pidFile, step.pidFile, `QEMU of VM ${step.vm}`);
       return;

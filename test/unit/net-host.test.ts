@@ -134,7 +134,7 @@ test("dnsmasq names VM NICs: reservations keep their address and get the VM's na
     { mac: "52:54:00:00:00:02", name: "vm2" },
     { mac: "52:54:00:00:00:03", name: "vm2" },
   ]);
-  assert.deepEqual(lines, ["dhcp-host=52:54:00:00:00:01,10.3.0.50,vm1", "dhcp-host=52:54:00:00:00:09,10.3.0.59,printer", "dhcp-host=52:54:00:00:00:02,vm2"]);
+  assert.deepEqual(lines, ["52:54:00:00:00:01,10.3.0.50,vm1", "52:54:00:00:00:09,10.3.0.59,printer", "52:54:00:00:00:02,vm2"]);
 });
 
 describe("port forwards", async () => {

@@ -44,10 +44,13 @@ export type HostStep =
   | { kind: "nft.apply"; network: string; text: string }
   /** one atomic transaction that removes every chain of a network */
   | { kind: "nft.remove"; network: string }
-  | { kind: "file.write"; path: string; content: string }
+  /** `mode` defaults to 0600 */
+  | { kind: "file.write"; path: string; content: string; mode?: number }
   | { kind: "file.remove"; path: string }
   | { kind: "dnsmasq.start"; network: string; confFile: string; pidFile: string }
   | { kind: "dnsmasq.stop"; network: string; pidFile: string; confFile: string }
+  /** SIGHUP: dnsmasq re-reads its hosts file */
+  | { kind: "dnsmasq.reload"; network: string; pidFile: string; confFile: string }
   | { kind: "qemu.start"; vm: string; argv: string[]; pidFile: string }
   | { kind: "qemu.stop"; vm: string; pidFile: string }
   /** a new qcow2 image; `prealloc: "full"` writes every byte now (the seed's "allocate entire disk now") */
@@ -85,6 +88,7 @@ export function undoOf(step: HostStep): HostStep | null {
     case "addr.add":
     case "link.up":
       return null;
+    case "dnsmasq.reload":
     case "bridge.del":
     case "tap.del":
     case "uplink.release":

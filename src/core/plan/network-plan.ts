@@ -1,6 +1,6 @@
 /** What the host must look like for a network to be up, as steps. Pure. */
 import { parseCidr } from "../model/ipv4.js";
-import { renderDnsmasqConf, type DnsmasqOptions, type VmHost } from "../render/dnsmasq-conf.js";
+import { renderDhcpHostsFile, renderDnsmasqConf, type DnsmasqOptions, type VmHost } from "../render/dnsmasq-conf.js";
 import { hasNftRules, renderNetworkNft, type NetworkFirewall, type ResolvedForward } from "../render/nft-ruleset.js";
 import type { NetworkSpec } from "../validate/network.js";
 import { planUndo, type AddrSpec, type HostStep, type RouteSpec, type UplinkMove } from "./host-step.js";
@@ -10,11 +10,17 @@ export interface NetworkRunPaths {
   confFile: string;
   pidFile: string;
   leaseFile: string;
+  /** dnsmasq's `dhcp-hostsfile`, in a directory dnsmasq can read after dropping root */
+  hostsFile: string;
 }
 
-export function networkRunPaths(runDir: string, name: string): NetworkRunPaths {
+/**
+ * Run files of a network: private ones under the daemon's run directory, the hosts file
+ * (which dnsmasq re-reads unprivileged on SIGHUP) under `publicDir`.
+ */
+export function networkRunPaths(runDir: string, name: string, publicDir = `${runDir}/public`): NetworkRunPaths {
   const dir = `${runDir}/networks/${name}`;
-  return { dir, confFile: `${dir}/dnsmasq.conf`, pidFile: `${dir}/dnsmasq.pid`, leaseFile: `${dir}/dnsmasq.leases` };
+  return { dir, confFile: `${dir}/dnsmasq.conf`, pidFile: `${dir}/dnsmasq.pid`, leaseFile: `${dir}/dnsmasq.leases`, hostsFile: `${publicDir}/${name}.hosts` };
 }
 
 export function needsDnsmasq(spec: NetworkSpec): boolean {
@@ -99,7 +105,8 @@ export function planNetworkStart(input: NetworkStartInput): HostStep[] {
   }
   steps.push({ kind: "link.up", dev: spec.bridge });
   if (needsDnsmasq(spec)) {
-    steps.push({ kind: "file.write", path: paths.confFile, content: renderDnsmasqConf(spec, paths, input.dns, input.vmHosts ?? []) });
+    steps.push({ kind: "file.write", path: paths.confFile, content: renderDnsmasqConf(spec, paths, input.dns) });
+    steps.push({ kind: "file.write", path: paths.hostsFile, content: renderDhcpHostsFile(spec, input.vmHosts ?? []), mode: 0o644 });
     steps.push({ kind: "dnsmasq.start", network: spec.name, confFile: paths.confFile, pidFile: paths.pidFile });
   }
   return steps;
@@ -117,15 +124,11 @@ export function planNetworkStop(spec: NetworkSpec, paths: NetworkRunPaths, moved
   return [...planUndo(start), { kind: "file.remove", path: paths.pidFile }];
 }
 
-/**
- * Steps that restart dnsmasq with a new config (VM names changed). The lease file stays, so
- * guests keep their addresses and their names in DNS.
- */
-export function planDnsmasqReload(spec: NetworkSpec, paths: NetworkRunPaths, dns: DnsmasqOptions, vmHosts: readonly VmHost[]): HostStep[] {
+/** Steps that give a running dnsmasq a new hosts file (VMs came, went or moved): write, then SIGHUP. */
+export function planDnsmasqHostsUpdate(spec: NetworkSpec, paths: NetworkRunPaths, vmHosts: readonly VmHost[]): HostStep[] {
   if (!needsDnsmasq(spec)) return [];
   return [
-    { kind: "dnsmasq.stop", network: spec.name, pidFile: paths.pidFile, confFile: paths.confFile },
-    { kind: "file.write", path: paths.confFile, content: renderDnsmasqConf(spec, paths, dns, vmHosts) },
-    { kind: "dnsmasq.start", network: spec.name, confFile: paths.confFile, pidFile: paths.pidFile },
+    { kind: "file.write", path: paths.hostsFile, content: renderDhcpHostsFile(spec, vmHosts), mode: 0o644 },
+    { kind: "dnsmasq.reload", network: spec.name, pidFile: paths.pidFile, confFile: paths.confFile },
   ];
 }

@@ -9,6 +9,8 @@ import type { NetworkSpec } from "../validate/network.js";
 export interface DnsmasqPaths {
   pidFile: string;
   leaseFile: string;
+  /** `dhcp-host` lines (reservations, VM names), re-read on SIGHUP: dnsmasq reads it unprivileged */
+  hostsFile?: string;
 }
 
 export interface DnsmasqOptions {
@@ -25,7 +27,7 @@ export interface VmHost {
 }
 
 /**
- * `dhcp-host` lines: the reservations, named after their hostname or else the VM owning the
+ * `dhcp-host` entries: the reservations, named after their hostname or else the VM owning the
  * MAC; then one line per other VM NIC (the first NIC of a VM on this network gets its name).
  * https://thekelleys.org.uk/dnsmasq/docs/dnsmasq-man.html (--dhcp-host)
  */
@@ -43,13 +45,18 @@ export function dhcpHostLines(spec: NetworkSpec, vms: readonly VmHost[]): string
   for (const h of spec.dhcpHosts) {
     reserved.add(h.mac);
     const name = h.hostname ?? vmOf.get(h.mac);
-    lines.push(`dhcp-host=${[h.mac, h.ip, ...(name ? [name] : [])].join(",")}`);
+    lines.push([h.mac, h.ip, ...(name ? [name] : [])].join(","));
   }
-  for (const [mac, name] of vmOf) if (!reserved.has(mac)) lines.push(`dhcp-host=${mac},${name}`);
+  for (const [mac, name] of vmOf) if (!reserved.has(mac)) lines.push(`${mac},${name}`);
   return lines;
 }
 
-export function renderDnsmasqConf(spec: NetworkSpec, paths: DnsmasqPaths, opts: DnsmasqOptions, vms: readonly VmHost[] = []): string {
+/** The `dhcp-hostsfile` of a network (one `dhcp-host` entry per line, without the option name). */
+export function renderDhcpHostsFile(spec: NetworkSpec, vms: readonly VmHost[]): string {
+  return [`# written by kvmgr for network ${spec.name}: reservations and VM names`, ...dhcpHostLines(spec, vms), ""].join("\n");
+}
+
+export function renderDnsmasqConf(spec: NetworkSpec, paths: DnsmasqPaths, opts: DnsmasqOptions): string {
   if (!spec.gateway || !spec.subnet) throw new Error(`network ${spec.name} has no address for dnsmasq`);
   const cidr = parseCidr(spec.subnet);
   const mask = cidr ? formatIpv4(maskOf(cidr.prefix)) : "255.255.255.0";
@@ -77,7 +84,8 @@ export function renderDnsmasqConf(spec: NetworkSpec, paths: DnsmasqPaths, opts: 
       `dhcp-option=option:router,${spec.gateway}`,
       `dhcp-option=option:dns-server,${spec.gateway}`,
     );
-    lines.push(...dhcpHostLines(spec, vms));
+    if (paths.hostsFile) lines.push(`dhcp-hostsfile=${paths.hostsFile}`);
+    else lines.push(...dhcpHostLines(spec, []).map((h) => `dhcp-host=${h}`));
     if (spec.tftpRoot && spec.bootFile) {
       lines.push("enable-tftp", `tftp-root=${spec.tftpRoot}`, `dhcp-boot=${spec.bootFile}`);
     }

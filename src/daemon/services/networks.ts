@@ -1,5 +1,6 @@
 /** Networks: observe the host, plan, apply with rollback, persist, report the host's truth. */
-import { readFileSync, rmSync, statSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { chmodSync, mkdirSync, readFileSync, rmdirSync, rmSync, statSync } from "node:fs";
 import { KvmgrError, notFound } from "../../api/errors.js";
 import type { Network, NetworkCreate, PortForwardCreate, PortForwardView } from "../../api/network.js";
 import { validateForwardAdd, validateForwardRemove } from "../../core/validate/forward.js";
@@ -10,12 +11,12 @@ import {
   needsDnsmasq,
   needsForwarding,
   networkRunPaths,
-  planDnsmasqReload,
+  planDnsmasqHostsUpdate,
   planNetworkStart,
   planNetworkStop,
   uplinkMoveOf,
 } from "../../core/plan/network-plan.js";
-import { renderDnsmasqConf, type DnsmasqOptions, type VmHost } from "../../core/render/dnsmasq-conf.js";
+import { renderDhcpHostsFile, type DnsmasqOptions, type VmHost } from "../../core/render/dnsmasq-conf.js";
 import { hasNftRules, networkChains, networkRules, renderNetworkNft, type ResolvedForward } from "../../core/render/nft-ruleset.js";
 import { validateNetworkCreate, type NetworkSpec } from "../../core/validate/network.js";
 import { routeArgs, applySteps, undoSteps } from "../../host/apply.js";
@@ -58,6 +59,7 @@ export class NetworksService {
     private readonly lock: Mutex,
   ) {
     this.forwarding = new Forwarding(ctx);
+    this.publicDir = `/run/kvmgr/dnsmasq/${createHash("sha256").update(ctx.stateDir).digest("hex").slice(0, 16)}`;
   }
 
   setVmDirectory(d: VmDirectory): void {
@@ -69,9 +71,8 @@ export class NetworksService {
   }
 
   /**
-   * VMs came, went or moved: active networks whose dnsmasq config names a different set of
-   * VMs restart dnsmasq with the new one (dnsmasq reads its files as an unprivileged user,
-   * so kvmgr's private run directory rules out a reload by SIGHUP).
+   * VMs came, went or moved: active networks whose hosts file names a different set of VMs
+   * get the new one, and their dnsmasq re-reads it (SIGHUP: no restart, no lost lease).
    */
   refreshVmHosts(): Promise<void> {
     return this.lock.run(async () => {
@@ -79,22 +80,28 @@ export class NetworksService {
         if (!n.active || !needsDnsmasq(n.spec)) continue;
         const paths = this.paths(n.spec.name);
         const hosts = this.vms.hostsOn(n.spec.name);
-        const want = renderDnsmasqConf(n.spec, paths, this.dnsOptions(), hosts);
+        const want = renderDhcpHostsFile(n.spec, hosts);
         let have = "";
         try {
-          have = readFileSync(paths.confFile, "utf8");
+          have = readFileSync(paths.hostsFile, "utf8");
         } catch {
           /* missing: rewritten below */
         }
-        if (have === want && this.dnsmasqPid(n.spec) !== null) continue;
-        await applySteps(this.deps(), planDnsmasqReload(n.spec, paths, this.dnsOptions(), hosts));
-        this.ctx.log.info({ network: n.spec.name, hosts: hosts.length }, "dnsmasq restarted with the network's VM names");
+        if (have === want || this.dnsmasqPid(n.spec) === null) continue;
+        await applySteps(this.deps(), planDnsmasqHostsUpdate(n.spec, paths, hosts));
+        this.ctx.log.info({ network: n.spec.name, hosts: hosts.length }, "dnsmasq re-read the network's VM names");
       }
     });
   }
 
+  /**
+   * dnsmasq re-reads its hosts file after dropping root, so that file lives outside the
+   * daemon's private state directory: /run/kvmgr/dnsmasq/<id of this state directory>.
+   */
+  private readonly publicDir: string;
+
   private paths(name: string) {
-    return networkRunPaths(this.ctx.runDir, name);
+    return networkRunPaths(this.ctx.runDir, name, this.publicDir);
   }
 
   private get(name: string): StoredNetwork {
@@ -278,6 +285,11 @@ export class NetworksService {
     }
 
     const paths = this.paths(name);
+    if (needsDnsmasq(spec)) {
+      // World-readable (dnsmasq reads the hosts file as nobody); /run/kvmgr holds only such files.
+      mkdirSync(this.publicDir, { recursive: true, mode: 0o755 });
+      for (const d of ["/run/kvmgr", "/run/kvmgr/dnsmasq", this.publicDir]) chmodSync(d, 0o755);
+    }
     // Whatever a crash left half-made is removed first, so start always begins clean.
     await undoSteps(this.deps(), planNetworkStop(spec, paths, n.runtime?.moved ?? null));
     if (n.runtime) await this.forwarding.release(n.runtime.forwarding, this.forwardingNeededBy(name));
@@ -392,6 +404,12 @@ export class NetworksService {
       await this.stopLocked(n);
       this.ctx.store.deleteNetwork(name);
       rmSync(this.paths(name).dir, { recursive: true, force: true });
+      rmSync(this.paths(name).hostsFile, { force: true });
+      try {
+        rmdirSync(this.publicDir);
+      } catch {
+        /* other networks' files are still there, or it never existed */
+      }
       this.ctx.log.info({ network: name }, "network deleted");
       this.ctx.events.publish({ type: "net.deleted", network: name });
     });
