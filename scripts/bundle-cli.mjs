@@ -1,6 +1,10 @@
 // The CLI as one bundled file: a CLI call spends its time loading modules, and one file loads
 // several times faster than ~200. The daemon part stays a separate chunk, loaded by `kvmgr daemon` only.
+import { rmSync } from "node:fs";
 import { build } from "esbuild";
+
+// Chunk names carry content hashes: without a clean start old chunks pile up.
+rmSync("dist/cli-bundle", { recursive: true, force: true });
 
 await build({
   entryPoints: ["src/cli/main.ts"],

@@ -2,8 +2,10 @@
 import { Type, type Static } from "@sinclair/typebox";
 import { AbsPath, Cidr, IfName, Ipv4, Mac, Name } from "./common.js";
 
-export const NETWORK_MODES = ["nat", "hostonly", "internal", "routed", "bridge"] as const;
-export type NetworkMode = (typeof NETWORK_MODES)[number];
+import { NETWORK_MODES, type NetworkMode as NetworkModeName } from "./enums.js";
+
+export { NETWORK_MODES };
+export type NetworkMode = NetworkModeName;
 
 export const NetworkMode = Type.Union(
   NETWORK_MODES.map((m) => Type.Literal(m)),

@@ -1,6 +1,7 @@
 /** Wire types and schemas of virtual machines. */
 import { Type, type Static } from "@sinclair/typebox";
 import { AbsPath, Mac, Name } from "./common.js";
+import { NicAddress } from "./vm-io.js";
 
 export const VM_STATES = ["shutoff", "running", "paused", "crashed"] as const;
 export type VmState = (typeof VM_STATES)[number];
@@ -124,7 +125,10 @@ export const Nic = Type.Object({
   mac: Type.String(),
   model: Type.String(),
   tap: Type.Union([Type.String(), Type.Null()]),
+  /** IPv4 addresses, our DHCP lease first */
   ips: Type.Array(Type.String()),
+  /** every known address with where it was seen: our lease, the guest agent, the host's neighbour table */
+  addresses: Type.Array(NicAddress),
 });
 export type Nic = Static<typeof Nic>;
 

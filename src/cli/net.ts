@@ -1,7 +1,8 @@
 /** kvmgr net … */
 import { Command, Option } from "commander";
 import { invalid } from "../api/errors.js";
-import { NETWORK_MODES, type DhcpHost, type Network, type NetworkCreate } from "../api/network.js";
+import { NETWORK_MODES } from "../api/enums.js";
+import type { DhcpHost, Network, NetworkCreate } from "../api/network.js";
 import { createWriteStream } from "node:fs";
 import { resolve } from "node:path";
 import { pipeline } from "node:stream/promises";

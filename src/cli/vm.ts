@@ -6,6 +6,7 @@ import { formatSize, parseSize } from "../core/model/size.js";
 import { clientOf, wantsJson } from "./context.js";
 import { printFields, printJson, printTable } from "./format.js";
 import { vmNicCommand } from "./vm-nic.js";
+import { addVmIoCommands, agentShutdownAndWait } from "./vm-io.js";
 
 /** NET[,mac=MAC][,model=virtio|e1000] */
 export function parseNic(s: string, prev: NicSpec[] = []): NicSpec[] {
@@ -108,7 +109,7 @@ function showVm(v: Vm): void {
   });
   if (v.nics.length > 0) {
     process.stdout.write("nics:\n");
-    printTable(["  NETWORK", "MAC", "MODEL", "TAP", "IP"], v.nics.map((n) => [`  ${n.network}`, n.mac, n.model, n.tap ?? "-", n.ips.join(",") || "-"]));
+    printTable(["  NETWORK", "MAC", "MODEL", "TAP", "IP"], v.nics.map((n) => [`  ${n.network}`, n.mac, n.model, n.tap ?? "-", n.addresses.map((a) => `${a.ip} (${a.sources.join("+")})`).join(", ") || "-"]));
   }
   if (v.disks.length > 0) {
     process.stdout.write("disks:\n");
@@ -183,10 +184,11 @@ export function vmCommand(): Command {
   vm.command("shutdown <name>")
     .description("ACPI power-down: ask the guest to power off, and wait until it has")
     .option("--timeout <seconds>", `how long to wait (default ${60})`, intOrRaw)
+    .option("--agent", "ask the guest agent instead of pressing the ACPI power button")
     .option("--json", "print JSON")
-    .action(async (name: string, o: { timeout?: number | string }, cmd: Command) => {
+    .action(async (name: string, o: { timeout?: number | string; agent?: boolean }, cmd: Command) => {
       if (o.timeout !== undefined && typeof o.timeout !== "number") throw invalid("timeout", `--timeout '${o.timeout}' must be a whole number of seconds.`);
-      const v = await clientOf(cmd).shutdownVm(name, o.timeout);
+      const v = o.agent ? await agentShutdownAndWait(clientOf(cmd), name, o.timeout ?? 60) : await clientOf(cmd).shutdownVm(name, o.timeout);
       if (wantsJson(cmd)) printJson(v);
       else process.stdout.write(`VM ${name} is off.\n`);
     });
@@ -300,5 +302,6 @@ export function vmCommand(): Command {
 
   vm.addCommand(vmNicCommand());
 
+  addVmIoCommands(vm);
   return vm;
 }

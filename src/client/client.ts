@@ -4,6 +4,10 @@ import { KvmgrError, isErrorCode, type ApiErrorBody } from "../api/errors.js";
 import type { DoctorReport, HostInfo } from "../api/host.js";
 import type { Lease, Network, NetworkCreate, PortForwardCreate, PortForwardView } from "../api/network.js";
 import type { OsInfo, Snapshot, Vm, VmClone, VmCreate, VmEdit } from "../api/vm.js";
+import type { VmStats } from "../api/stats.js";
+import type { AgentShutdownRequest, ExecRequest, ExecResult } from "../api/vm-io.js";
+import type WebSocket from "ws";
+import { EventStream, eventsPath, openWebSocket, type EventFilterOptions } from "./ws.js";
 
 export interface ClientOptions {
   socketPath?: string;
@@ -31,6 +35,20 @@ export class KvmgrClient {
   constructor(private readonly opts: ClientOptions) {}
 
   async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const res = await this.raw(method, path, body);
+    if (res.status === 204) return undefined as T;
+    let data: unknown;
+    try {
+      data = JSON.parse(res.text);
+    } catch {
+      throw new KvmgrError("KVMGR_ERR_INTERNAL", `The daemon sent a response that is not JSON (HTTP ${res.status}).`);
+    }
+    if (res.status >= 400) throw errorOf(res.status, res.text);
+    return data as T;
+  }
+
+  /** One HTTP exchange: status and body text. */
+  async raw(method: string, path: string, body?: unknown): Promise<{ status: number; text: string }> {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const url = this.opts.baseUrl ? new URL(path, this.opts.baseUrl) : null;
     const res = await new Promise<{ status: number; text: string }>((resolve, reject) => {
@@ -38,6 +56,8 @@ export class KvmgrClient {
         {
           method,
           path,
+          // One request, one connection: a pooled idle connection would hold up a server's close.
+          agent: false,
           ...(url ? { host: url.hostname, port: url.port } : { socketPath: this.opts.socketPath ?? "" }),
           headers: {
             ...(payload !== undefined ? { "content-type": "application/json", "content-length": Buffer.byteLength(payload) } : {}),
@@ -59,15 +79,7 @@ export class KvmgrClient {
       });
       req.end(payload);
     });
-    if (res.status === 204) return undefined as T;
-    let data: unknown;
-    try {
-      data = JSON.parse(res.text);
-    } catch {
-      throw new KvmgrError("KVMGR_ERR_INTERNAL", `The daemon sent a response that is not JSON (HTTP ${res.status}).`);
-    }
-    if (res.status >= 400) throw errorOf(res.status, res.text);
-    return data as T;
+    return res;
   }
 
   /**
@@ -154,4 +166,28 @@ export class KvmgrClient {
 
   host = () => this.call<HostInfo>("GET", "/v1/host");
   doctor = (fix: boolean) => (fix ? this.call<DoctorReport>("POST", "/v1/host/doctor/fix") : this.call<DoctorReport>("GET", "/v1/host/doctor"));
+
+  /** Runs a command in the guest through its agent. */
+  exec = (name: string, body: ExecRequest) => this.call<ExecResult>("POST", `/v1/vms/${this.n(name)}/exec`, body);
+  /** Asks the guest agent to power the guest off (reboot, halt); the VM is returned as it is now. */
+  agentShutdown = (name: string, body: AgentShutdownRequest = {}) => this.call<Vm>("POST", `/v1/vms/${this.n(name)}/agent/shutdown`, body);
+  /** Stats samples newer than `since` (ms since the epoch), oldest first. */
+  stats = (name: string, since?: number) => this.call<VmStats>("GET", `/v1/vms/${this.n(name)}/stats${since === undefined ? "" : `?since=${since}`}`);
+  /** The Prometheus text of /metrics. */
+  metrics = async (): Promise<string> => {
+    const r = await this.raw("GET", "/metrics");
+    if (r.status !== 200) throw new KvmgrError(r.status === 401 ? "KVMGR_ERR_AUTH" : "KVMGR_ERR_INTERNAL", `GET /metrics answered HTTP ${r.status}.`);
+    return r.text;
+  };
+
+  /** The live event stream, optionally filtered; resolves once subscribed. */
+  events = async (filter: EventFilterOptions = {}): Promise<EventStream> => new EventStream(await openWebSocket(this.opts, eventsPath(filter)));
+  /**
+   * The serial console: binary frames both ways; the scrollback comes first unless
+   * `scrollback: false`. Resolves paused: attach a 'message' listener, then `resume()`.
+   */
+  serial = (name: string, o: { scrollback?: boolean } = {}): Promise<WebSocket> =>
+    openWebSocket(this.opts, `/v1/vms/${this.n(name)}/serial${o.scrollback === false ? "?scrollback=0" : ""}`);
+  /** Raw RFB to the VM's VNC server; resolves paused (see `serial`). */
+  vnc = (name: string): Promise<WebSocket> => openWebSocket(this.opts, `/v1/vms/${this.n(name)}/vnc`);
 }

@@ -125,6 +125,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<{ close: () => Pro
   const close = async () => {
     clearInterval(watcher);
     clearInterval(leaseWatcher);
+    services.close();
     await services.vms.monitors.closeAll();
     await unixApp.close();
     await tcpApp?.close();

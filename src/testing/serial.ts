@@ -1,11 +1,15 @@
 /**
  * Test helper: run shell commands on a guest's serial console (the test guest has a root
- * shell on ttyS0, reached through QEMU's unix socket STATE/run/vms/NAME/serial.sock).
+ * shell on ttyS0). The daemon holds QEMU's serial socket (a chardev serves one client), so
+ * this goes through the daemon's WebSocket bridge, scrollback included: `expect` sees the
+ * console from the VM's start even when opened late.
  * Each command is followed by an end marker the shell prints with the exit code; the
  * marker is quoted so that the terminal's echo of the command line never matches it.
  */
-import { connect, type Socket } from "node:net";
 import { randomBytes } from "node:crypto";
+import { connect } from "node:net";
+import type { Duplex } from "node:stream";
+import { openSerialStream } from "./serial-ws.js";
 
 const CONSOLE_NOISE = /^(kvmgr-test-guest: |\[\s*\d+\.\d+\] )/;
 
@@ -20,7 +24,7 @@ export class SerialConsole {
   private waiters: (() => void)[] = [];
   private closed = false;
 
-  private constructor(private readonly sock: Socket) {
+  private constructor(private readonly sock: Duplex) {
     sock.setEncoding("utf8");
     sock.on("data", (d: string) => {
       this.buf += d;
@@ -39,12 +43,28 @@ export class SerialConsole {
     w.forEach((f) => f());
   }
 
-  static open(path: string): Promise<SerialConsole> {
+  /** The console of VM `vm` of the daemon on `stateDir`. */
+  static async openVm(stateDir: string, vm: string): Promise<SerialConsole> {
+    return new SerialConsole(await openSerialStream(stateDir, vm, { scrollback: true }));
+  }
+
+  /**
+   * QEMU's serial socket itself, for when no daemon runs (a running daemon holds the socket's
+   * one client slot, and this connection would get nothing).
+   */
+  static openDirect(path: string): Promise<SerialConsole> {
     return new Promise((resolve, reject) => {
       const s = connect(path);
       s.once("connect", () => resolve(new SerialConsole(s)));
       s.once("error", reject);
     });
+  }
+
+  /** By the socket path of `serialPath()`: the state directory and VM name are read from it. */
+  static open(path: string): Promise<SerialConsole> {
+    const m = /^(.*)\/run\/vms\/([^/]+)\/serial\.sock$/.exec(path);
+    if (!m) return Promise.reject(new Error(`${path} is not STATE/run/vms/NAME/serial.sock`));
+    return SerialConsole.openVm(m[1] ?? "", m[2] ?? "");
   }
 
   /** Waits until `re` matches the output read so far (from `from`), or fails after `timeoutMs`. */

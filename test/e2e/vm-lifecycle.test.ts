@@ -97,12 +97,15 @@ describe("VM lifecycle through QMP", () => {
 
   test("a guest that powers off while the daemon is away shows shutoff when it is back", async () => {
     const { vm, con } = await boot();
+    con.close();
+    await d.stopDaemon();
+    // With the daemon gone, QEMU's serial socket is free for a direct connection.
+    const direct = await SerialConsole.openDirect(serialPath(d.stateDir, "vm1"));
     try {
-      await d.stopDaemon();
-      con.send("poweroff");
-      await con.expect(/Power down/);
+      direct.send("poweroff");
+      await direct.expect(/Power down/);
     } finally {
-      con.close();
+      direct.close();
     }
     assert.ok(vm.pid && existsSync(`/proc/${vm.pid}`), "QEMU waits for the daemon (-no-shutdown)");
     await d.startDaemon();

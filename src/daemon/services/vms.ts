@@ -24,6 +24,7 @@ import { crashPoint } from "../util/crash-point.js";
 import type { Mutex } from "../util/mutex.js";
 import type { NetworksService } from "./networks.js";
 import { VmMonitors } from "./monitors.js";
+import type { AddressBook } from "./addresses.js";
 
 /** The uncompressed kernel boots by PVH, ~0.4 s faster under TCG; vmlinuz when it was not built. */
 export function testGuestPaths(cacheDir: string): { kernel: string; initrd: string } {
@@ -37,6 +38,8 @@ export const DEFAULT_SHUTDOWN_TIMEOUT_S = 60;
 
 export class VmsService {
   readonly monitors: VmMonitors;
+  /** addresses from the guest agent and the neighbour table, besides our leases (set by createServices) */
+  addresses: AddressBook | null = null;
   /** VMs whose guest powered itself off (QMP SHUTDOWN guest=true): their exit is not a crash */
   private readonly guestShutdown = new Set<string>();
   /** VMs paused (QMP STOP without a later RESUME) */
@@ -153,7 +156,7 @@ export class VmsService {
         mac: n.mac,
         model: n.model,
         tap: running ? (rt?.taps[i] ?? null) : null,
-        ips: running ? (leases.get(n.network) ?? []).filter((l) => l.mac === n.mac).map((l) => l.ip) : [],
+        ...this.nicAddresses(v.spec.name, n.mac, running ? (leases.get(n.network) ?? []).filter((l) => l.mac === n.mac).map((l) => l.ip) : [], running),
       })),
       disks: v.spec.disks.map((d) => {
         const sz = imageSizes(d.path, d.format);
@@ -169,6 +172,13 @@ export class VmsService {
       pending,
       consoles: { serial: running ? paths.serial : null, vnc: running ? paths.vnc : null },
     };
+  }
+
+  /** `ips` (IPv4, leases first) and `addresses` with their sources, of a NIC of a running VM. */
+  private nicAddresses(vm: string, mac: string, leaseIps: string[], running: boolean): Pick<Vm["nics"][number], "ips" | "addresses"> {
+    if (!running) return { ips: [], addresses: [] };
+    const addresses = this.addresses?.nicAddresses(vm, mac, leaseIps) ?? leaseIps.map((ip) => ({ ip, family: "ipv4" as const, source: "lease" as const, sources: ["lease" as const] }));
+    return { ips: addresses.filter((a) => a.family === "ipv4").map((a) => a.ip), addresses };
   }
 
   private bootOf(spec: VmSpec): QemuBoot {
