@@ -188,6 +188,18 @@ export class KvmgrClient {
    */
   serial = (name: string, o: { scrollback?: boolean } = {}): Promise<WebSocket> =>
     openWebSocket(this.opts, `/v1/vms/${this.n(name)}/serial${o.scrollback === false ? "?scrollback=0" : ""}`);
+  /**
+   * Packets as JSON frames ({type: "packet", time, length, src, dst, proto, info, raw}, after
+   * {type: "start", iface}); resolves paused (see `serial`).
+   */
+  captureSocket = (name: string, o: { vm?: string; uplink?: boolean; count?: number; filter?: string } = {}): Promise<WebSocket> => {
+    const q = new URLSearchParams();
+    if (o.vm !== undefined) q.set("vm", o.vm);
+    if (o.uplink === true) q.set("uplink", "true");
+    if (o.count !== undefined) q.set("count", String(o.count));
+    if (o.filter !== undefined) q.set("filter", o.filter);
+    return openWebSocket(this.opts, `/v1/networks/${this.n(name)}/capture${q.size > 0 ? `?${q.toString()}` : ""}`);
+  };
   /** Raw RFB to the VM's VNC server; resolves paused (see `serial`). */
   vnc = (name: string): Promise<WebSocket> => openWebSocket(this.opts, `/v1/vms/${this.n(name)}/vnc`);
 }

@@ -12,6 +12,7 @@ import type { ChildProcess } from "node:child_process";
 import type { Network } from "../../src/api/network.js";
 import type { HostInfo } from "../../src/api/host.js";
 import type { Vm } from "../../src/api/vm.js";
+import { KvmgrClient } from "../../src/client/client.js";
 import { processesUsing, startLabDaemon, until, type LabDaemon } from "../../src/testing/lab.js";
 import { SerialConsole, serialPath } from "../../src/testing/serial.js";
 import { guestHas, inLan, labLinks, nftRuleset, pings, startCapture, sysctl, tcpReaches, tcpServer, vmAddress } from "../../src/testing/net-checks.js";
@@ -102,6 +103,20 @@ describe("network modes: reachability from inside the guests", () => {
     assert.match(br, new RegExp(`IP ${a.replaceAll(".", "\\.")} > ${ROUTER.replaceAll(".", "\\.")}: ICMP echo request`));
     assert.match(up, /IP 172\.16\.31\.7 > 172\.16\.0\.1: ICMP echo request/);
     assert.doesNotMatch(up, /10\.10\.0\./, "no guest address leaves by the uplink");
+    // The same capture over a WebSocket (the web UI's): one JSON frame per packet, bytes included.
+    const ws = await new KvmgrClient({ socketPath: `${d.stateDir}/kvmgr.sock` }).captureSocket("nat1", { vm: "a", count: 2, filter: "icmp" });
+    const frames: { type?: string; proto?: string; src?: string; info?: string; raw?: string; error?: unknown }[] = [];
+    const closed = new Promise<void>((resolve) => ws.once("close", () => resolve()));
+    ws.on("message", (m: Buffer) => frames.push(JSON.parse(m.toString("utf8")) as (typeof frames)[number]));
+    ws.resume();
+    await until("the WebSocket capture to listen", 10000, () => (frames.some((f) => f.type === "start") ? true : undefined), 50);
+    assert.equal((await con.a!.run(`ping -c1 -W2 ${ROUTER}`)).code, 0);
+    await closed;
+    const pkts = frames.filter((f) => f.type === "packet");
+    assert.equal(pkts.length, 2, JSON.stringify(frames));
+    assert.deepEqual(pkts.map((p) => [p.proto, p.src]), [["ICMP", a], ["ICMP", ROUTER]]);
+    assert.match(pkts[0]?.info ?? "", /ICMP echo request/);
+    assert.equal(Buffer.from(pkts[0]?.raw ?? "", "base64").readUInt16BE(12), 0x0800, "the frame's own bytes (an IPv4 ethertype)");
 
     // A port forward: the LAN reaches a's port 80 on the host's port 8080, until it is removed.
     assert.equal((await con.a!.run("(nc -ll -p 80 -e echo hello-from-a </dev/null >/dev/null 2>&1 &)")).code, 0);

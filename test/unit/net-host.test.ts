@@ -212,3 +212,30 @@ describe("foreign firewalls", async () => {
     assert.deepEqual(analyzeForeignFirewall(clean, [nat]), []);
   });
 });
+
+describe("pcap stream", async () => {
+  const { PcapReader, summarizeFrame } = await import("../../src/core/model/pcap.js");
+  const lo = readFileSync(new URL("../../fixtures/host/lo.pcap", import.meta.url));
+  const arp = readFileSync(new URL("../../fixtures/host/arp.pcap", import.meta.url));
+  test("packets come out whole however the stream is cut, summarised like tcpdump", () => {
+    const r = new PcapReader();
+    const got = [];
+    // Byte by byte for the first 100 bytes, then the rest at once.
+    for (let i = 0; i < 100; i++) got.push(...r.feed(lo.subarray(i, i + 1)));
+    got.push(...r.feed(lo.subarray(100)));
+    assert.equal(r.linkType, 1);
+    assert.equal(got.length, 6);
+    const lines = got.map((p) => summarizeFrame(p.raw).info);
+    assert.match(lines[0] ?? "", /^127\.0\.0\.1 > 127\.0\.0\.1: ICMP echo request, id \d+, seq 1, length 64$/);
+    assert.match(lines[1] ?? "", /ICMP echo reply/);
+    assert.match(lines[2] ?? "", /^127\.0\.0\.1\.\d+ > 127\.0\.0\.1\.7000: Flags \[S\], length 0$/);
+    assert.match(lines[3] ?? "", /Flags \[S\.\]/);
+    assert.match(lines[5] ?? "", /Flags \[F\.\]/);
+    assert.ok(got[0]!.time > 1.7e9 && got[0]!.length === 98);
+    const a = new PcapReader().feed(arp);
+    assert.deepEqual(summarizeFrame(a[0]!.raw), { src: a[0] ? summarizeFrame(a[0].raw).src : "", dst: "ff:ff:ff:ff:ff:ff", proto: "ARP", info: "Request who-has 10.4.0.9 tell 10.4.0.1" });
+  });
+  test("a stream that is not pcap is refused", () => {
+    assert.throws(() => new PcapReader().feed(new TextEncoder().encode("tcpdump: syntax error in filter expression")), /not a pcap stream/);
+  });
+});
