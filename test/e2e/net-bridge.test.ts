@@ -87,6 +87,12 @@ describe("bridge mode, PXE and the seed's live NIC move", () => {
     assert.equal((await con.pxeown!.run("hostname")).output, "pxeown");
     assert.equal(await pings(con.pxeown!, ROUTER), true, "the PXE-booted guest on the nat network reaches the LAN");
     assert.equal(await pings(con.pxelan!, ROUTER), true);
+    // VM <-> VM: two peers on the LAN bridge; a VM behind NAT reaches a LAN peer, not the other way.
+    const pxelanIp = await vmAddress(d, "pxelan", LAN_POOL);
+    const pxeownIp = await vmAddress(d, "pxeown", /^10\.60\.0\.\d+$/);
+    assert.equal(await pings(con.peer!, pxelanIp), true, "peer -> pxelan (same bridge network)");
+    assert.equal(await pings(con.pxeown!, peer), true, "pxeown (nat) -> peer on the LAN");
+    assert.equal(await pings(con.peer!, pxeownIp), false, "peer -> pxeown behind NAT");
     for (const vm of ["pxelan", "pxeown"]) {
       con[vm]?.close();
       await d.ok("vm", "delete", vm, "--force");
