@@ -17,7 +17,7 @@ import {
   uplinkMoveOf,
 } from "../../core/plan/network-plan.js";
 import { renderDhcpHostsFile, type DnsmasqOptions, type VmHost } from "../../core/render/dnsmasq-conf.js";
-import { hasNftRules, networkChains, networkRules, renderNetworkNft, type ResolvedForward } from "../../core/render/nft-ruleset.js";
+import { chainName, hasNftRules, networkChains, networkRules, renderNetworkNft, type ChainRole, type ResolvedForward } from "../../core/render/nft-ruleset.js";
 import { validateNetworkCreate, type NetworkSpec } from "../../core/validate/network.js";
 import { routeArgs, applySteps, undoSteps } from "../../host/apply.js";
 import { readLeases } from "../../host/dnsmasq/leases.js";
@@ -53,6 +53,11 @@ export class NetworksService {
   /** lease file contents seen per network, for `net.lease` events */
   private readonly seenLeases = new Map<string, { mtimeMs: number; byMac: Map<string, string> }>();
   private vms: VmDirectory = { nicMacs: () => [], hostsOn: () => [] };
+  /**
+   * dnsmasq re-reads its hosts file after dropping root, so that file lives outside the
+   * daemon's private state directory: /run/kvmgr/dnsmasq/<id of this state directory>.
+   */
+  private readonly publicDir: string;
 
   constructor(
     private readonly ctx: DaemonContext,
@@ -94,12 +99,6 @@ export class NetworksService {
     });
   }
 
-  /**
-   * dnsmasq re-reads its hosts file after dropping root, so that file lives outside the
-   * daemon's private state directory: /run/kvmgr/dnsmasq/<id of this state directory>.
-   */
-  private readonly publicDir: string;
-
   private paths(name: string) {
     return networkRunPaths(this.ctx.runDir, name, this.publicDir);
   }
@@ -123,8 +122,8 @@ export class NetworksService {
 
   /** The chains that must exist for the network to be up (port forwards' chain comes and goes with leases). */
   private wantedChains(spec: NetworkSpec): string[] {
-    const roles = Object.keys(networkRules(firewallOf(spec, [])));
-    return roles.map((r) => `${r}-${spec.name}`);
+    const roles = Object.keys(networkRules(firewallOf(spec, []))) as ChainRole[];
+    return roles.map((r) => chainName(r, spec.name));
   }
 
   /** Up on the host, all but the firewall: bridge up (with its uplink enslaved), dnsmasq alive. */
