@@ -32,6 +32,11 @@ import { analyzeForeignFirewall, commentOf, renderForeignFix, renderForeignRemov
 import type { Mutex } from "../util/mutex.js";
 import { Forwarding } from "./forwarding.js";
 
+/** Where a daemon's networks keep the files their dnsmasq reads unprivileged (one directory per state directory). */
+export function dnsmasqPublicDir(stateDir: string): string {
+  return `/run/kvmgr/dnsmasq/${createHash("sha256").update(stateDir).digest("hex").slice(0, 16)}`;
+}
+
 /** What the host looks like now, read once per request. */
 interface Observed {
   links: LinkInfo[];
@@ -64,7 +69,7 @@ export class NetworksService {
     private readonly lock: Mutex,
   ) {
     this.forwarding = new Forwarding(ctx);
-    this.publicDir = `/run/kvmgr/dnsmasq/${createHash("sha256").update(ctx.stateDir).digest("hex").slice(0, 16)}`;
+    this.publicDir = dnsmasqPublicDir(ctx.stateDir);
   }
 
   setVmDirectory(d: VmDirectory): void {
