@@ -7,7 +7,8 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { labRunDir } from "../../src/host/netns.js";
 import type { DoctorReport, HostInfo } from "../../src/api/host.js";
 import type { Network } from "../../src/api/network.js";
 import { processesUsing, startLabDaemon, until, type LabDaemon } from "../../src/testing/lab.js";
@@ -193,5 +194,17 @@ describe("networks beside other programs", () => {
     assert.equal(left, foreignBefore, "Docker's and firewalld's tables exactly as they were");
     assert.equal(sysctl(d.lab, "net.ipv4.conf.eth0.forwarding"), "0");
     assert.deepEqual((await d.json<HostInfo>("host", "show")).sysctlSaves, []);
+  });
+
+  test("the lab's LAN deployment server runs in the LAN namespace and goes with `lab delete`", async () => {
+    const d2 = await startLabDaemon({ prefix: "kvg" });
+    const dir = labRunDir(d2.lab);
+    const pid = Number(readFileSync(`${dir}/dnsmasq.pid`, "utf8").trim());
+    assert.equal(alive(pid), true);
+    assert.equal(spawnSync("ip", ["netns", "identify", String(pid)], { encoding: "utf8" }).stdout.trim(), `${d2.lab}-lan`);
+    assert.match(readFileSync(`${dir}/dnsmasq.conf`, "utf8"), /dhcp-range=172\.16\.100\.10,172\.16\.100\.200,/);
+    await d2.close();
+    assert.equal(existsSync(dir), false, "its files are gone");
+    await until("the LAN server gone", 5000, () => (alive(pid) ? undefined : true), 50);
   });
 });
