@@ -22,8 +22,6 @@ export interface DoctorNetwork {
   /** dnsmasq serves DHCP and DNS */
   dhcp: boolean;
   tftp: boolean;
-  /** nat only: port forwards exist */
-  forwards: boolean;
 }
 
 /** A foreign chain that drops some of a network's traffic, and the accepts that let it through. */
@@ -49,24 +47,24 @@ export function commentOf(network: string): string {
 
 const q = (s: string) => JSON.stringify(s);
 
-/** The accepts a network needs in a foreign chain of `hook`. */
+/**
+ * The accepts a network needs in a foreign chain of `hook`. They only say "this is kvmgr's
+ * traffic": kvmgr's own chains still decide what of it passes (e.g. nothing new into a nat
+ * network). Plain matches, no sets and no `ct`: iptables-nft (Docker's, ufw's) can still read
+ * a chain that holds them, and Docker keeps working.
+ */
 export function acceptRules(n: DoctorNetwork, hook: "forward" | "input"): string[] {
   const br = q(n.bridge);
   if (hook === "input") {
     if (!n.dhcp) return [];
-    const r = [`iifname ${br} udp dport { 53, 67 } accept`, `iifname ${br} tcp dport 53 accept`];
+    const r = [`iifname ${br} udp dport 67 accept`, `iifname ${br} udp dport 53 accept`, `iifname ${br} tcp dport 53 accept`];
     if (n.tftp) r.push(`iifname ${br} udp dport 69 accept`);
     r.push(`iifname ${br} icmp type echo-request accept`);
     return r;
   }
   const r = [`iifname ${br} oifname ${br} accept`];
   const sn = n.subnet;
-  if (sn && n.mode === "nat") {
-    r.push(`iifname ${br} ip saddr ${sn} accept`, `oifname ${br} ip daddr ${sn} ct state established,related accept`);
-    if (n.forwards) r.push(`oifname ${br} ip daddr ${sn} ct status dnat accept`);
-  } else if (sn && n.mode === "routed") {
-    r.push(`iifname ${br} ip saddr ${sn} accept`, `oifname ${br} ip daddr ${sn} accept`);
-  }
+  if (sn && (n.mode === "nat" || n.mode === "routed")) r.push(`iifname ${br} ip saddr ${sn} accept`, `oifname ${br} ip daddr ${sn} accept`);
   return r;
 }
 

@@ -521,7 +521,6 @@ export class NetworksService {
       subnet: spec.mode === "bridge" ? null : spec.subnet,
       dhcp: needsDnsmasq(spec),
       tftp: spec.tftpRoot !== null,
-      forwards: spec.forwards.length > 0,
     };
   }
 
