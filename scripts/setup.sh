@@ -12,7 +12,7 @@ command -v node >/dev/null || die "Node.js 20 or newer is missing: install it (e
 node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' || die "Node.js $(node -v) is too old: kvmgr needs 20 or newer."
 
 # chromium and a CJK font: the browser tests (and their Chinese screenshots).
-PKGS=(qemu-system-x86 qemu-utils dnsmasq-base nftables iproute2 iputils-ping tcpdump busybox-static qemu-guest-agent cpio kmod osinfo-db gzip chromium fonts-wqy-microhei)
+PKGS=(qemu-system-x86 qemu-utils dnsmasq-base nftables iproute2 procps iputils-ping tcpdump busybox-static qemu-guest-agent cpio kmod osinfo-db gzip chromium fonts-wqy-microhei)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -22,8 +22,36 @@ export const HostInfo = Type.Object({
     }),
   ),
   ipForward: Type.Boolean(),
+  /** net.ipv4.conf.IF.forwarding of every interface (and `all`, `default`) */
+  forwarding: Type.Record(Type.String(), Type.Boolean()),
+  /** sysctl values kvmgr changed and will put back when no network needs them */
+  sysctlSaves: Type.Array(Type.Object({ key: Type.String(), previous: Type.String() })),
+  /** kvmgr's table `inet kvmgr` as nft text ("" when absent) */
   nftables: Type.String(),
+  /** the same table as `nft -j` objects (chains and rules) */
+  nftablesJson: Type.Array(Type.Unknown()),
   dnsmasq: Type.Array(Type.Object({ network: Type.String(), pid: Type.Integer() })),
   version: Type.String(),
 });
 export type HostInfo = Static<typeof HostInfo>;
+
+/** One thing `host doctor` found that stops (or stopped) a kvmgr network from working. */
+export const DoctorFinding = Type.Object({
+  network: Type.Union([Type.String(), Type.Null()]),
+  /** one sentence: what is wrong */
+  problem: Type.String(),
+  /** the fix kvmgr applies (or proposes, when status is "manual") */
+  fix: Type.String(),
+  /** fixed: kvmgr's fix is in place; open: run `host doctor --fix`; manual: kvmgr cannot fix it */
+  status: Type.Union([Type.Literal("fixed"), Type.Literal("open"), Type.Literal("manual")]),
+  /** this run applied the fix */
+  applied: Type.Boolean(),
+});
+export type DoctorFinding = Static<typeof DoctorFinding>;
+
+export const DoctorReport = Type.Object({
+  findings: Type.Array(DoctorFinding),
+  /** true when nothing is left open or manual */
+  healthy: Type.Boolean(),
+});
+export type DoctorReport = Static<typeof DoctorReport>;

@@ -21,6 +21,43 @@ export const DhcpHost = Type.Object(
 );
 export type DhcpHost = Static<typeof DhcpHost>;
 
+export const FORWARD_PROTOS = ["tcp", "udp"] as const;
+export const Port = Type.Integer({ minimum: 1, maximum: 65535, errorHint: "a port must be a whole number between 1 and 65535" });
+
+/** A port forward of a nat network: the host's port P (on its uplink addresses) to port Q of a VM. */
+export const PortForward = Type.Object(
+  {
+    proto: Type.Union(FORWARD_PROTOS.map((p) => Type.Literal(p)), { errorHint: "a protocol must be tcp or udp" }),
+    hostPort: Port,
+    vm: Name,
+    port: Port,
+  },
+  { additionalProperties: false },
+);
+export type PortForward = Static<typeof PortForward>;
+
+/** Body of POST /v1/networks/NAME/forwards (proto defaults to tcp). */
+export const PortForwardCreate = Type.Object(
+  {
+    proto: Type.Optional(Type.Union(FORWARD_PROTOS.map((p) => Type.Literal(p)), { errorHint: "a protocol must be tcp or udp" })),
+    hostPort: Port,
+    vm: Name,
+    port: Port,
+  },
+  { additionalProperties: false },
+);
+export type PortForwardCreate = Static<typeof PortForwardCreate>;
+
+/** A port forward as shown: with the VM address it currently goes to (null: no lease yet). */
+export const PortForwardView = Type.Object({
+  proto: Type.String(),
+  hostPort: Type.Integer(),
+  vm: Type.String(),
+  port: Type.Integer(),
+  ip: Type.Union([Type.String(), Type.Null()]),
+});
+export type PortForwardView = Static<typeof PortForwardView>;
+
 /** Body of POST /v1/networks. Omitted fields get defaults chosen by the daemon. */
 export const NetworkCreate = Type.Object(
   {
@@ -66,5 +103,13 @@ export const Network = Type.Object({
   ports: Type.Array(Type.String()),
   leases: Type.Array(Lease),
   dnsmasqPid: Type.Union([Type.Integer(), Type.Null()]),
+  forwards: Type.Array(PortForwardView),
+  /** kvmgr's nftables chains of this network that exist on the host now */
+  nftChains: Type.Array(Type.String()),
+  /** bridge mode with an uplink: the NIC enslaved and what was moved onto the bridge */
+  moved: Type.Union([
+    Type.Object({ dev: Type.String(), addresses: Type.Array(Type.String()), routes: Type.Array(Type.String()) }),
+    Type.Null(),
+  ]),
 });
 export type Network = Static<typeof Network>;

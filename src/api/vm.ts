@@ -85,6 +85,8 @@ export const VmCreate = Type.Object(
     autostart: Type.Optional(Type.Boolean()),
     /** create disks even when they are larger than the free space */
     force: Type.Optional(Type.Boolean()),
+    /** boot from the network first (the first NIC's PXE ROM, iPXE): boot order network first */
+    pxe: Type.Optional(Type.Boolean()),
     start: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },

@@ -35,8 +35,29 @@ export function hostCommand(): Command {
       process.stdout.write(`managing: ${h.mode === "lab" ? `lab ${h.lab} (netns ${h.netns}, LAN ${h.lanNetns})` : "the real host"}\n`);
       process.stdout.write(`accel:    ${h.accel} — ${h.accelReason}\nip_forward: ${h.ipForward ? "on" : "off"}\n`);
       printTable(["BRIDGE", "UP", "ADDRESSES", "PORTS"], h.bridges.map((b) => [b.name, b.up ? "yes" : "no", b.addresses.join(",") || "-", b.ports.join(",") || "-"]));
+      const fwdOn = Object.entries(h.forwarding).filter(([, on]) => on).map(([i]) => i);
+      process.stdout.write(`forwarding on: ${fwdOn.join(", ") || "none"}\n`);
       printTable(["DNSMASQ NETWORK", "PID"], h.dnsmasq.map((d) => [d.network, String(d.pid)]));
       if (h.nftables) process.stdout.write(h.nftables);
+    });
+
+  host
+    .command("doctor")
+    .description("what on this host stops kvmgr's networks from working (other firewalls, lost pieces, forwarding), and the fix")
+    .option("--fix", "apply the fixes kvmgr can make")
+    .option("--json", "print JSON")
+    .action(async (o: { fix?: boolean }, cmd: Command) => {
+      const r = await clientOf(cmd).doctor(o.fix === true);
+      if (wantsJson(cmd)) printJson(r);
+      else if (r.findings.length === 0) process.stdout.write("Nothing on this host stops kvmgr's networks.\n");
+      else {
+        for (const f of r.findings) {
+          const tag = f.status === "fixed" ? (f.applied ? "FIXED NOW" : "handled") : f.status === "open" ? "OPEN" : "MANUAL";
+          process.stdout.write(`[${tag}] ${f.problem}\n    fix: ${f.fix}\n`);
+        }
+        if (!r.healthy && o.fix !== true) process.stdout.write("Run 'kvmgr host doctor --fix' to apply the fixes kvmgr can make.\n");
+      }
+      if (!r.healthy) process.exitCode = 1;
     });
 
   return host;

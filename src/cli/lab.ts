@@ -1,7 +1,8 @@
 /** kvmgr lab … : remove a lab's namespaces (works with or without a daemon). */
 import { Command } from "commander";
 import { KvmgrError } from "../api/errors.js";
-import { deleteNs, lanNs, netnsExists, pidsInNs } from "../host/netns.js";
+import { rmSync } from "node:fs";
+import { deleteNs, labRunDir, lanNs, netnsExists, pidsInNs } from "../host/netns.js";
 import { readProc, waitFor } from "../host/proc.js";
 import { processRunner } from "../host/runner.js";
 
@@ -24,6 +25,7 @@ export async function deleteLab(name: string, force: boolean): Promise<void> {
   }
   await waitFor(() => pids.every((p) => { const s = readProc(p)?.state; return s === undefined || s === "Z"; }), 5000);
   for (const ns of spaces) await deleteNs(run, ns);
+  rmSync(labRunDir(name), { recursive: true, force: true });
 }
 
 export function labCommand(): Command {

@@ -3,6 +3,10 @@ import { Command, Option } from "commander";
 import { invalid } from "../api/errors.js";
 import { NETWORK_MODES } from "../api/enums.js";
 import type { DhcpHost, Network, NetworkCreate } from "../api/network.js";
+import { createWriteStream } from "node:fs";
+import { resolve } from "node:path";
+import { pipeline } from "node:stream/promises";
+import { populateTestGuestTftpRoot } from "../host/pxe.js";
 import { clientOf, wantsJson } from "./context.js";
 import { printFields, printJson, printTable } from "./format.js";
 
@@ -18,6 +22,11 @@ function parseDhcpHost(s: string, prev: DhcpHost[] = []): DhcpHost[] {
   return [...prev, hostname !== undefined ? { mac, ip, hostname } : { mac, ip }];
 }
 
+/** Whole numbers stay numbers; anything else goes as typed so the API names what is wrong. */
+function intOrRaw(s: string): number | string {
+  return /^\d+$/.test(s) ? Number(s) : s;
+}
+
 function showNetwork(n: Network): void {
   printFields({
     name: n.name,
@@ -30,7 +39,13 @@ function showNetwork(n: Network): void {
     uplink: n.uplink,
     autostart: n.autostart ? "yes" : "no",
     ports: n.ports.join(" ") || null,
+    firewall: n.nftChains.join(" ") || null,
+    moved: n.moved ? `${n.moved.dev}: ${[...n.moved.addresses, ...n.moved.routes].join(", ")}` : null,
   });
+  if (n.forwards.length > 0) {
+    process.stdout.write("forwards:\n");
+    printTable(["  PROTO", "HOST PORT", "VM", "PORT", "VM ADDRESS"], n.forwards.map((f) => [`  ${f.proto}`, String(f.hostPort), f.vm, String(f.port), f.ip ?? "-"]));
+  }
   if (n.leases.length > 0) {
     process.stdout.write("leases:\n");
     printTable(["  MAC", "IP", "HOSTNAME"], n.leases.map((l) => [`  ${l.mac}`, l.ip, l.hostname ?? "-"]));
@@ -124,6 +139,79 @@ export function netCommand(): Command {
       const leases = await clientOf(cmd).leases(name);
       if (wantsJson(cmd)) return printJson(leases);
       printTable(["MAC", "IP", "HOSTNAME"], leases.map((l) => [l.mac, l.ip, l.hostname ?? "-"]));
+    });
+
+  net
+    .command("capture <name>")
+    .description("capture packets on a network's bridge (or a VM's NIC, or the uplink): decoded lines, or a pcap file with --write")
+    .option("--vm <vm>", "on this VM's NIC (its tap) instead of the bridge")
+    .option("--uplink", "on the network's uplink (where NAT is seen)")
+    .option("--count <n>", "stop after N packets", intOrRaw)
+    .option("--write <file.pcap>", "write a pcap file instead of printing")
+    .option("--filter <bpf>", "a BPF filter expression, e.g. 'icmp or port 67'")
+    .action(async (name: string, o: { vm?: string; uplink?: boolean; count?: number; write?: string; filter?: string }, cmd: Command) => {
+      const res = await clientOf(cmd).capture(name, {
+        format: o.write !== undefined ? "pcap" : "text",
+        ...(o.vm !== undefined ? { vm: o.vm } : {}),
+        ...(o.uplink === true ? { uplink: true } : {}),
+        ...(o.count !== undefined ? { count: o.count } : {}),
+        ...(o.filter !== undefined ? { filter: o.filter } : {}),
+      });
+      const iface = String(res.headers["x-capture-interface"] ?? "?");
+      process.stderr.write(`capturing on ${iface}${o.count !== undefined ? ` (${o.count} packets)` : ""}; Ctrl-C stops\n`);
+      const stop = () => res.destroy();
+      process.once("SIGINT", stop);
+      const out = o.write !== undefined ? createWriteStream(o.write, { mode: 0o600 }) : process.stdout;
+      await pipeline(res, out, { end: o.write !== undefined }).catch((e: unknown) => {
+        if (!res.destroyed) throw e;
+      });
+      process.off("SIGINT", stop);
+      if (o.write !== undefined) process.stderr.write(`wrote ${o.write}\n`);
+    });
+
+  const fwd = net.command("forward").description("port forwards of a nat network: host port -> VM port");
+  fwd
+    .command("add <name>")
+    .description("forward the host's port P (on its uplink addresses) to port Q of a VM on the network")
+    .requiredOption("--host-port <P>", "port on the host", intOrRaw)
+    .requiredOption("--vm <vm>", "the VM")
+    .requiredOption("--port <Q>", "port on the VM", intOrRaw)
+    .addOption(new Option("--proto <proto>", "protocol").choices(["tcp", "udp"]).default("tcp"))
+    .option("--json", "print JSON")
+    .action(async (name: string, o: { hostPort: number; vm: string; port: number; proto: "tcp" | "udp" }, cmd: Command) => {
+      const n = await clientOf(cmd).addForward(name, { proto: o.proto, hostPort: o.hostPort, vm: o.vm, port: o.port });
+      if (wantsJson(cmd)) printJson(n.forwards);
+      else process.stdout.write(`Forwarding ${o.proto}/${o.hostPort} to ${o.vm}:${o.port} on network ${name}.\n`);
+    });
+  fwd
+    .command("list <name>")
+    .description("port forwards of a network")
+    .option("--json", "print JSON")
+    .action(async (name: string, _o: unknown, cmd: Command) => {
+      const list = await clientOf(cmd).listForwards(name);
+      if (wantsJson(cmd)) return printJson(list);
+      printTable(["PROTO", "HOST PORT", "VM", "PORT", "VM ADDRESS"], list.map((f) => [f.proto, String(f.hostPort), f.vm, String(f.port), f.ip ?? "- (no lease yet)"]));
+    });
+  fwd
+    .command("remove <name>")
+    .description("remove the port forward of a host port")
+    .requiredOption("--host-port <P>", "port on the host", intOrRaw)
+    .addOption(new Option("--proto <proto>", "protocol").choices(["tcp", "udp"]).default("tcp"))
+    .action(async (name: string, o: { hostPort: number; proto: string }, cmd: Command) => {
+      await clientOf(cmd).removeForward(name, o.proto, o.hostPort);
+      process.stdout.write(`Removed the forward of ${o.proto}/${o.hostPort} from network ${name}.\n`);
+    });
+
+  net
+    .command("pxe-root <dir>")
+    .description("fill DIR with the test guest's PXE recipe (iPXE script + kernel + initrd), for --tftp-root DIR --boot-file")
+    .option("--image <image>", "the image to boot", "test-guest")
+    .action((dir: string, o: { image: string }) => {
+      if (o.image !== "test-guest") throw invalid("image", "--image must be test-guest.");
+      const cache = process.env.KVMGR_CACHE_DIR ?? "/var/cache/kvmgr";
+      const root = resolve(dir);
+      const bootFile = populateTestGuestTftpRoot(root, `${cache}/images/test-guest`);
+      process.stdout.write(`TFTP root ${root} ready: use --tftp-root ${root} --boot-file ${bootFile}\n`);
     });
 
   return net;

@@ -1,10 +1,11 @@
 /** kvmgr vm … */
 import { Command } from "commander";
-import { KvmgrError, invalid } from "../api/errors.js";
+import { invalid } from "../api/errors.js";
 import type { BootDevice, DiskCreate, NicSpec, Vm, VmCreate } from "../api/vm.js";
 import { formatSize, parseSize } from "../core/model/size.js";
 import { clientOf, wantsJson } from "./context.js";
 import { printFields, printJson, printTable } from "./format.js";
+import { vmNicCommand } from "./vm-nic.js";
 import { addVmIoCommands, agentShutdownAndWait } from "./vm-io.js";
 
 /** NET[,mac=MAC][,model=virtio|e1000] */
@@ -25,9 +26,6 @@ function intOrRaw(s: string): number | string {
   return /^\d+$/.test(s) ? Number(s) : s;
 }
 
-function notYet(flag: string): never {
-  throw new KvmgrError("KVMGR_ERR_INPUT_INVALID", `${flag} is not supported yet by this kvmgr; use --image test-guest or --kernel.`);
-}
 
 /** `[SIZE][,alloc=sparse|full][,bus=virtio|sata|ide]`; without SIZE the OS's recommended size. */
 export function parseDisk(s: string, prev: DiskCreate[] = []): DiskCreate[] {
@@ -133,9 +131,9 @@ export function vmCommand(): Command {
     .option("--autostart", "start with the daemon")
     .option("--start", "start it at once")
     .action(async (name: string, o: Record<string, unknown>, cmd: Command) => {
-      if (o.pxe !== undefined) notYet("--pxe");
       if (o.autostart === false) delete o.autostart;
       const body: Record<string, unknown> = { name, ...commonBody(o) };
+      if (o.pxe === true) body.pxe = true;
       if (o.start === true) body.start = true;
       const v = await clientOf(cmd).createVm(body as VmCreate);
       if (wantsJson(cmd)) printJson(v);
@@ -301,6 +299,8 @@ export function vmCommand(): Command {
       if (wantsJson(cmd)) printJson(v);
       else showVm(v);
     });
+
+  vm.addCommand(vmNicCommand());
 
   addVmIoCommands(vm);
   return vm;

@@ -1,8 +1,8 @@
 /** Typed client of the kvmgr API, over the daemon's unix socket or HTTP with a token. */
-import { request } from "node:http";
+import { request, type IncomingMessage } from "node:http";
 import { KvmgrError, isErrorCode, type ApiErrorBody } from "../api/errors.js";
-import type { HostInfo } from "../api/host.js";
-import type { Lease, Network, NetworkCreate } from "../api/network.js";
+import type { DoctorReport, HostInfo } from "../api/host.js";
+import type { Lease, Network, NetworkCreate, PortForwardCreate, PortForwardView } from "../api/network.js";
 import type { OsInfo, Snapshot, Vm, VmClone, VmCreate, VmEdit } from "../api/vm.js";
 import type { VmStats } from "../api/stats.js";
 import type { AgentShutdownRequest, ExecRequest, ExecResult } from "../api/vm-io.js";
@@ -13,6 +13,22 @@ export interface ClientOptions {
   socketPath?: string;
   baseUrl?: string;
   token?: string;
+}
+
+/** The KvmgrError an API error response carries. */
+function errorOf(status: number, text: string): KvmgrError {
+  let data: unknown = null;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    return new KvmgrError("KVMGR_ERR_INTERNAL", `The daemon sent a response that is not JSON (HTTP ${status}).`);
+  }
+  const e = (data as Partial<ApiErrorBody> | null)?.error;
+  const code = isErrorCode(e?.code) ? e.code : "KVMGR_ERR_INTERNAL";
+  return new KvmgrError(code, e?.message ?? `HTTP ${status}`, {
+    ...(e?.field !== undefined ? { field: e.field } : {}),
+    ...(e?.details !== undefined ? { details: e.details } : {}),
+  });
 }
 
 export class KvmgrClient {
@@ -27,14 +43,7 @@ export class KvmgrClient {
     } catch {
       throw new KvmgrError("KVMGR_ERR_INTERNAL", `The daemon sent a response that is not JSON (HTTP ${res.status}).`);
     }
-    if (res.status >= 400) {
-      const e = (data as Partial<ApiErrorBody>).error;
-      const code = isErrorCode(e?.code) ? e.code : "KVMGR_ERR_INTERNAL";
-      throw new KvmgrError(code, e?.message ?? `HTTP ${res.status}`, {
-        ...(e?.field !== undefined ? { field: e.field } : {}),
-        ...(e?.details !== undefined ? { details: e.details } : {}),
-      });
-    }
+    if (res.status >= 400) throw errorOf(res.status, res.text);
     return data as T;
   }
 
@@ -73,7 +82,50 @@ export class KvmgrClient {
     return res;
   }
 
+  /**
+   * A streaming GET: resolves with the response once its headers arrive (status 200), so the
+   * caller reads the body as it comes; an error status is thrown as a KvmgrError.
+   */
+  stream(path: string): Promise<IncomingMessage> {
+    const url = this.opts.baseUrl ? new URL(path, this.opts.baseUrl) : null;
+    return new Promise((resolve, reject) => {
+      const req = request(
+        {
+          method: "GET",
+          path,
+          ...(url ? { host: url.hostname, port: url.port } : { socketPath: this.opts.socketPath ?? "" }),
+          headers: this.opts.token ? { authorization: `Bearer ${this.opts.token}` } : {},
+        },
+        (res) => {
+          if ((res.statusCode ?? 0) < 400) return resolve(res);
+          let text = "";
+          res.setEncoding("utf8").on("data", (d: string) => (text += d));
+          res.on("end", () => reject(errorOf(res.statusCode ?? 0, text)));
+        },
+      );
+      req.on("error", (e: NodeJS.ErrnoException) => reject(this.unreachable(e)));
+      req.end();
+    });
+  }
+
+  private unreachable(e: NodeJS.ErrnoException): Error {
+    if (e.code === "ENOENT" || e.code === "ECONNREFUSED") {
+      return new KvmgrError("KVMGR_ERR_DAEMON_UNREACHABLE", `No kvmgr daemon answers on ${this.opts.socketPath ?? this.opts.baseUrl ?? ""}; start one with 'kvmgr daemon'.`);
+    }
+    return e;
+  }
+
   private n = (name: string) => encodeURIComponent(name);
+
+  /** Packets of a network (or a VM's NIC on it, or its uplink) as they pass. */
+  capture = (name: string, o: { vm?: string; uplink?: boolean; count?: number; filter?: string; format: "pcap" | "text" }) => {
+    const q = new URLSearchParams({ format: o.format });
+    if (o.vm !== undefined) q.set("vm", o.vm);
+    if (o.uplink === true) q.set("uplink", "true");
+    if (o.count !== undefined) q.set("count", String(o.count));
+    if (o.filter !== undefined) q.set("filter", o.filter);
+    return this.stream(`/v1/networks/${this.n(name)}/capture?${q.toString()}`);
+  };
 
   listNetworks = () => this.call<Network[]>("GET", "/v1/networks");
   createNetwork = (body: NetworkCreate) => this.call<Network>("POST", "/v1/networks", body);
@@ -82,6 +134,10 @@ export class KvmgrClient {
   startNetwork = (name: string) => this.call<Network>("POST", `/v1/networks/${this.n(name)}/start`);
   stopNetwork = (name: string) => this.call<Network>("POST", `/v1/networks/${this.n(name)}/stop`);
   deleteNetwork = (name: string) => this.call<void>("DELETE", `/v1/networks/${this.n(name)}`);
+  listForwards = (name: string) => this.call<PortForwardView[]>("GET", `/v1/networks/${this.n(name)}/forwards`);
+  addForward = (name: string, body: PortForwardCreate) => this.call<Network>("POST", `/v1/networks/${this.n(name)}/forwards`, body);
+  removeForward = (name: string, proto: string, hostPort: number) =>
+    this.call<Network>("DELETE", `/v1/networks/${this.n(name)}/forwards/${this.n(proto)}/${hostPort}`);
 
   listVms = () => this.call<Vm[]>("GET", "/v1/vms");
   createVm = (body: VmCreate) => this.call<Vm>("POST", "/v1/vms", body);
@@ -106,7 +162,10 @@ export class KvmgrClient {
   deleteSnapshot = (name: string, snapshot: string) => this.call<void>("DELETE", `/v1/vms/${this.n(name)}/snapshots/${this.n(snapshot)}`);
   listOs = (search?: string) => this.call<OsInfo[]>("GET", `/v1/os${search ? `?search=${encodeURIComponent(search)}` : ""}`);
 
+  moveNic = (name: string, mac: string, network: string) => this.call<Vm>("POST", `/v1/vms/${this.n(name)}/nics/move`, { mac, network });
+
   host = () => this.call<HostInfo>("GET", "/v1/host");
+  doctor = (fix: boolean) => (fix ? this.call<DoctorReport>("POST", "/v1/host/doctor/fix") : this.call<DoctorReport>("GET", "/v1/host/doctor"));
 
   /** Runs a command in the guest through its agent. */
   exec = (name: string, body: ExecRequest) => this.call<ExecResult>("POST", `/v1/vms/${this.n(name)}/exec`, body);
@@ -129,6 +188,18 @@ export class KvmgrClient {
    */
   serial = (name: string, o: { scrollback?: boolean } = {}): Promise<WebSocket> =>
     openWebSocket(this.opts, `/v1/vms/${this.n(name)}/serial${o.scrollback === false ? "?scrollback=0" : ""}`);
+  /**
+   * Packets as JSON frames ({type: "packet", time, length, src, dst, proto, info, raw}, after
+   * {type: "start", iface}); resolves paused (see `serial`).
+   */
+  captureSocket = (name: string, o: { vm?: string; uplink?: boolean; count?: number; filter?: string } = {}): Promise<WebSocket> => {
+    const q = new URLSearchParams();
+    if (o.vm !== undefined) q.set("vm", o.vm);
+    if (o.uplink === true) q.set("uplink", "true");
+    if (o.count !== undefined) q.set("count", String(o.count));
+    if (o.filter !== undefined) q.set("filter", o.filter);
+    return openWebSocket(this.opts, `/v1/networks/${this.n(name)}/capture${q.size > 0 ? `?${q.toString()}` : ""}`);
+  };
   /** Raw RFB to the VM's VNC server; resolves paused (see `serial`). */
   vnc = (name: string): Promise<WebSocket> => openWebSocket(this.opts, `/v1/vms/${this.n(name)}/vnc`);
 }

@@ -57,7 +57,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<{ close: () => Pro
   const run = log.isLevelEnabled("debug")
     ? timedRunner(processRunner, (argv, code, ms) => log.debug({ argv, code, ms: Math.round(ms) }, "host command"))
     : processRunner;
-  if (opts.lab) await ensureLab(run, opts.lab);
+  if (opts.lab) await ensureLab(run, opts.lab, { testGuestDir: `${opts.cacheDir}/images/test-guest` });
   const store = openSqliteStore(`${opts.stateDir}/kvmgr.db`);
   let accel: Promise<AccelChoice> | null = null;
   const ctx: DaemonContext = {
@@ -109,9 +109,22 @@ export async function runDaemon(opts: DaemonOptions): Promise<{ close: () => Pro
   }, 500);
   watcher.unref();
 
+  // Leases: `net.lease` events, and port forwards that follow their VM's address.
+  let polling = false;
+  const leaseWatcher = setInterval(() => {
+    if (polling) return;
+    polling = true;
+    services.networks
+      .pollLeases()
+      .catch((err: unknown) => log.error({ err }, "lease watch failed"))
+      .finally(() => (polling = false));
+  }, 1000);
+  leaseWatcher.unref();
+
   log.info({ socket: socketPath, http: opts.http, lab: opts.lab }, "kvmgr daemon ready");
   const close = async () => {
     clearInterval(watcher);
+    clearInterval(leaseWatcher);
     services.close();
     await services.vms.monitors.closeAll();
     await unixApp.close();

@@ -5,7 +5,8 @@
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { KvmgrError } from "../api/errors.js";
 import { dirname } from "node:path";
-import { planUndo, type HostStep } from "../core/plan/host-step.js";
+import { planUndo, type AddrSpec, type HostStep, type RouteSpec } from "../core/plan/host-step.js";
+import { renderNetworkNftRemoval } from "../core/render/nft-ruleset.js";
 import type { HostNs } from "./netns.js";
 import { isOurProcessAlive, readPidFile, terminate, waitFor } from "./proc.js";
 import { HostCommandError, type Runner } from "./runner.js";
@@ -16,30 +17,67 @@ export interface ApplyDeps {
   log?: (msg: string, err?: unknown) => void;
 }
 
-const IP_KINDS = new Set<HostStep["kind"]>(["bridge.add", "addr.add", "link.up", "tap.add"]);
+const IP_KINDS = new Set<HostStep["kind"]>(["bridge.add", "addr.add", "link.up", "tap.add", "uplink.enslave"]);
+
+function addrArgs(a: AddrSpec, dev: string): string {
+  return `${a.local}/${a.prefixlen}${a.broadcast ? ` broadcast ${a.broadcast}` : ""} dev ${dev}`;
+}
+
+/** `ip route` arguments that recreate a route observed with `ip -j route show dev DEV` on `dev`. */
+export function routeArgs(r: RouteSpec, dev: string): string {
+  const parts = [r.dst];
+  if (r.gateway) parts.push("via", r.gateway);
+  parts.push("dev", dev);
+  if (r.protocol && r.protocol !== "boot") parts.push("proto", r.protocol);
+  if (r.metric !== undefined) parts.push("metric", String(r.metric));
+  if (r.scope && r.scope !== "global" && !r.gateway) parts.push("scope", r.scope);
+  if (r.prefsrc) parts.push("src", r.prefsrc);
+  if (r.onlink) parts.push("onlink");
+  return parts.join(" ");
+}
 
 export function dnsmasqArgv(confFile: string): string[] {
   return ["dnsmasq", `--conf-file=${confFile}`];
 }
 
 /** `ip -b` lines for one step (a batch runs many in one process). */
-function ipLines(step: HostStep): string[] {
+export function ipLines(step: HostStep): string[] {
   switch (step.kind) {
     case "bridge.add":
       // STP off and no forward delay: a new port forwards at once (STP holds it >= 2 s).
-      return [`link add ${step.name} type bridge stp_state 0 forward_delay 0`];
+      return [`link add ${step.name}${step.mac ? ` address ${step.mac}` : ""} type bridge stp_state 0 forward_delay 0`];
     case "addr.add":
       return [`addr add ${step.cidr} brd + dev ${step.dev}`];
     case "link.up":
       return [`link set ${step.dev} up`];
     case "tap.add":
       return [`tuntap add dev ${step.name} mode tap`, `link set ${step.name} master ${step.master} up`];
+    case "uplink.enslave":
+      // Deleting the NIC's addresses drops its routes too; they are re-added on the bridge.
+      return [
+        `link set ${step.dev} master ${step.bridge}`,
+        ...step.addresses.map((a) => `addr del ${a.local}/${a.prefixlen} dev ${step.dev}`),
+        ...step.addresses.map((a) => `addr replace ${addrArgs(a, step.bridge)}`),
+        `link set ${step.bridge} up`,
+        ...step.routes.map((r) => `route replace ${routeArgs(r, step.bridge)}`),
+      ];
+    case "uplink.release":
+      return [
+        `link set ${step.dev} nomaster`,
+        ...step.addresses.map((a) => `addr del ${a.local}/${a.prefixlen} dev ${step.bridge}`),
+        ...step.addresses.map((a) => `addr replace ${addrArgs(a, step.dev)}`),
+        `link set ${step.dev} up`,
+        ...step.routes.map((r) => `route replace ${routeArgs(r, step.dev)}`),
+      ];
+    case "nft.apply":
+    case "nft.remove":
     case "bridge.del":
     case "tap.del":
     case "file.write":
     case "file.remove":
     case "dnsmasq.start":
     case "dnsmasq.stop":
+    case "dnsmasq.reload":
     case "qemu.start":
     case "qemu.stop":
     case "disk.create":
@@ -80,10 +118,10 @@ async function makeDisk(deps: ApplyDeps, step: Extract<HostStep, { kind: "disk.c
   }
 }
 
-function writeFileAtomic(path: string, content: string): void {
+function writeFileAtomic(path: string, content: string, mode = 0o600): void {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, content, { mode: 0o600 });
+  writeFileSync(tmp, content, { mode });
   renameSync(tmp, path);
 }
 
@@ -115,14 +153,29 @@ async function applyOne(deps: ApplyDeps, step: HostStep): Promise<void> {
     case "addr.add":
     case "link.up":
     case "tap.add":
+    case "uplink.enslave":
       await deps.run.run(deps.ns.ip(["-b", "-"]), { stdin: ipLines(step).join("\n") + "\n" });
+      return;
+    case "uplink.release": {
+      // Every line is tried (-force): a half-made move is undone as far as it went.
+      const argv = deps.ns.ip(["-force", "-b", "-"]);
+      const r = await deps.run.run(argv, { stdin: ipLines(step).join("\n") + "\n", allowFail: true });
+      const real = r.stderr.split("\n").filter((l) => l.trim() !== "" && !/Cannot assign requested address|Cannot find device|Command failed/.test(l));
+      if (r.code !== 0 && real.length > 0) throw new HostCommandError(argv, r);
+      return;
+    }
+    case "nft.apply":
+      await deps.run.run(deps.ns.argv(["nft", "-f", "-"]), { stdin: step.text });
+      return;
+    case "nft.remove":
+      await deps.run.run(deps.ns.argv(["nft", "-f", "-"]), { stdin: renderNetworkNftRemoval(step.network) });
       return;
     case "bridge.del":
     case "tap.del":
       await delLink(deps, step.name);
       return;
     case "file.write":
-      writeFileAtomic(step.path, step.content);
+      writeFileAtomic(step.path, step.content, step.mode);
       return;
     case "file.remove":
       rmSync(step.path, { force: true });
@@ -133,6 +186,12 @@ async function applyOne(deps: ApplyDeps, step: HostStep): Promise<void> {
     case "dnsmasq.stop":
       await stopByPidFile(step.pidFile, step.confFile);
       return;
+    case "dnsmasq.reload": {
+      const pid = readPidFile(step.pidFile);
+      if (pid === null || !isOurProcessAlive(pid, step.confFile)) throw new Error(`dnsmasq of network ${step.network} is not running`);
+      process.kill(pid, "SIGHUP");
+      return;
+    }
     case "qemu.start":
       await startDaemonized(deps, step.argv, step.pidFile, step.pidFile, `QEMU of VM ${step.vm}`);
       return;

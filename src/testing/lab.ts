@@ -8,6 +8,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 
+import { dnsmasqPublicDir } from "../daemon/services/networks.js";
+
 const BIN = new URL("../../bin/kvmgr.js", import.meta.url).pathname;
 
 export interface CliResult {
@@ -150,6 +152,8 @@ export async function startLabDaemon(opts: { prefix?: string; http?: string } = 
         }
       }
       if (existsSync(stateDir)) rmSync(stateDir, { recursive: true, force: true });
+      // A test that failed half-way may leave its networks' dnsmasq hosts files.
+      rmSync(dnsmasqPublicDir(stateDir), { recursive: true, force: true });
       if (leaks.length > 0) throw new Error(`leaked processes: ${leaks.map((p) => p.cmd).join("; ")}`);
     },
   };

@@ -4,9 +4,12 @@ import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import type { NetworkCreate } from "../../src/api/network.js";
 import type { VmCreate } from "../../src/api/vm.js";
-import { networkRunPaths, planNetworkStart, planNetworkStop } from "../../src/core/plan/network-plan.js";
+import { networkRunPaths, planNetworkStart, planNetworkStop, uplinkMoveOf, type UplinkState } from "../../src/core/plan/network-plan.js";
+import type { ResolvedForward } from "../../src/core/render/nft-ruleset.js";
 import { planVmStart, vmRunPaths } from "../../src/core/plan/vm-plan.js";
 import { renderDnsmasqConf } from "../../src/core/render/dnsmasq-conf.js";
+import { renderNetworkNft } from "../../src/core/render/nft-ruleset.js";
+import { firewallOf } from "../../src/core/plan/network-plan.js";
 import { testGuestCmdline } from "../../src/core/render/qemu-argv.js";
 import { validateNetworkCreate } from "../../src/core/validate/network.js";
 import { validateVmCreate } from "../../src/core/validate/vm.js";
@@ -18,15 +21,28 @@ function golden(path: URL, actual: string): void {
   assert.equal(actual, readFileSync(path, "utf8"), `golden file ${path.pathname} differs (UPDATE_GOLDEN=1 to accept)`);
 }
 
+/** The lab's eth0 as `ip -j` shows it, for bridge-mode plans. */
+const UPLINK: UplinkState = {
+  mac: "5a:11:22:33:44:55",
+  addresses: [{ local: "172.16.31.7", prefixlen: 16, broadcast: "172.16.255.255" }],
+  routes: [{ dst: "default", gateway: "172.16.0.1" }],
+};
+
 describe("network golden files", () => {
   for (const c of readdirSync(new URL("network/", root))) {
     test(c, () => {
       const dir = new URL(`network/${c}/`, root);
-      const input = JSON.parse(readFileSync(new URL("spec.json", dir), "utf8")) as NetworkCreate;
-      const spec = validateNetworkCreate(input, { networks: [], hostLinks: ["lo", "eth0"], hostSubnets: [] });
+      const input = JSON.parse(readFileSync(new URL("spec.json", dir), "utf8")) as NetworkCreate & { forwards?: ResolvedForward[] };
+      const { forwards = [], ...create } = input;
+      const spec = validateNetworkCreate(create, { networks: [], hostLinks: ["lo", "eth0"], hostSubnets: [] });
       const paths = networkRunPaths("/run/kvmgr", spec.name);
-      golden(new URL("dnsmasq.conf.expected", dir), renderDnsmasqConf(spec, paths, { upstreamDns: false, leaseTime: "1h" }));
-      const plan = { start: planNetworkStart(spec, paths, { upstreamDns: false, leaseTime: "1h" }), stop: planNetworkStop(spec, paths) };
+      if (spec.dhcp) golden(new URL("dnsmasq.conf.expected", dir), renderDnsmasqConf(spec, paths, { upstreamDns: false, leaseTime: "1h" }));
+      golden(new URL("nft.expected", dir), renderNetworkNft(firewallOf(spec, forwards)));
+      const uplink = spec.mode === "bridge" && spec.uplink ? UPLINK : null;
+      const plan = {
+        start: planNetworkStart({ spec, paths, dns: { upstreamDns: false, leaseTime: "1h" }, uplink, forwards }),
+        stop: planNetworkStop(spec, paths, uplinkMoveOf(spec, uplink)),
+      };
       golden(new URL("plan.expected.json", dir), JSON.stringify(plan, null, 2) + "\n");
     });
   }

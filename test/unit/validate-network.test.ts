@@ -106,4 +106,30 @@ describe("network validation", () => {
       }),
     );
   });
+
+  describe("bridge mode", () => {
+    const lab: NetworkContext = { ...empty, hostLinks: ["lo", "eth0", "br9", "eth1"], hostBridges: ["br9"], hostMasters: { eth1: "br9" } };
+    test("--uplink creates br0 around the NIC; --bridge joins an existing bridge", () => {
+      const made = validateNetworkCreate({ name: "lan", mode: "bridge", uplink: "eth0" }, lab);
+      assert.equal(made.bridge, "br0");
+      assert.equal(made.uplink, "eth0");
+      assert.equal(made.subnet, null);
+      assert.equal(made.dhcp, null);
+      const joined = validateNetworkCreate({ name: "lan", mode: "bridge", bridge: "br9" }, lab);
+      assert.equal(joined.bridge, "br9");
+      assert.equal(joined.uplink, null);
+    });
+    test("refusals", () => {
+      assert.match(refusal({ name: "l", mode: "bridge" }, lab).message, /needs --uplink IFACE/);
+      assert.match(refusal({ name: "l", mode: "bridge", bridge: "brnew" }, lab).message, /no bridge named 'brnew'/);
+      assert.match(refusal({ name: "l", mode: "bridge", bridge: "br9", uplink: "eth0" }, lab).message, /already exists/);
+      assert.match(refusal({ name: "l", mode: "bridge", bridge: "eth0" }, lab).message, /not a bridge/);
+      assert.match(refusal({ name: "l", mode: "bridge", uplink: "eth1" }, lab).message, /already a port of 'br9'/);
+      assert.match(refusal({ name: "l", mode: "bridge", uplink: "br9" }, lab).message, /itself a bridge/);
+      assert.match(refusal({ name: "l", mode: "bridge", uplink: "eth7" }, lab).message, /no interface named 'eth7'/);
+      assert.match(refusal({ name: "l", mode: "bridge", uplink: "eth0", subnet: "10.0.0.0/24" }, lab).message, /from the LAN/);
+      const used: NetworkContext = { ...lab, networks: [{ name: "lan", bridge: "br0", subnet: null, mode: "bridge", uplink: "eth0" }] };
+      assert.match(refusal({ name: "l2", mode: "bridge", uplink: "eth0", bridge: "br1" }, used).message, /already the uplink of bridge-mode network 'lan'/);
+    });
+  });
 });

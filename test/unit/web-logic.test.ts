@@ -80,7 +80,7 @@ test("stats: the daemon's samples become CPU share of the VM, memory and rates",
 
 test("topology: bridges under the uplink, NICs to their bridges, NAT arrows only for active nat networks", () => {
   const net = (name: string, mode: Network["mode"], active: boolean, bridge: string): Network => ({
-    name, mode, bridge, subnet: "10.0.0.0/24", gateway: "10.0.0.1", active, autostart: false, dhcp: null, dhcpHosts: [], uplink: null, tftpRoot: null, bootFile: null, ports: [], leases: [], dnsmasqPid: null,
+    name, mode, bridge, subnet: "10.0.0.0/24", gateway: "10.0.0.1", active, autostart: false, dhcp: null, dhcpHosts: [], uplink: null, tftpRoot: null, bootFile: null, ports: [], leases: [], dnsmasqPid: null, forwards: [], nftChains: [], moved: null,
   });
   const vm = (name: string, nics: [string, string | null][]): Vm => ({ ...({} as Vm),
     name, state: "running", vcpus: 1, memoryMiB: 128, image: null, kernel: null, initrd: null, cmdline: null, pid: 1, accel: "tcg", accelReason: "", autostart: false, disks: [],

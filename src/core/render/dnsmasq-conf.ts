@@ -9,6 +9,8 @@ import type { NetworkSpec } from "../validate/network.js";
 export interface DnsmasqPaths {
   pidFile: string;
   leaseFile: string;
+  /** `dhcp-host` lines (reservations, VM names), re-read on SIGHUP: dnsmasq reads it unprivileged */
+  hostsFile?: string;
 }
 
 export interface DnsmasqOptions {
@@ -16,6 +18,42 @@ export interface DnsmasqOptions {
   upstreamDns: boolean;
   /** DHCP lease time; short enough that moved NICs re-lease soon, long enough to be quiet */
   leaseTime: string;
+}
+
+/** A VM NIC on the network: dnsmasq gives it the VM's name (DHCP option 12 and DNS NAME.NET). */
+export interface VmHost {
+  mac: string;
+  name: string;
+}
+
+/**
+ * `dhcp-host` entries: the reservations, named after their hostname or else the VM owning the
+ * MAC; then one line per other VM NIC (the first NIC of a VM on this network gets its name).
+ * https://thekelleys.org.uk/dnsmasq/docs/dnsmasq-man.html (--dhcp-host)
+ */
+export function dhcpHostLines(spec: NetworkSpec, vms: readonly VmHost[]): string[] {
+  const named = new Set<string>();
+  const vmOf = new Map<string, string>();
+  for (const v of vms) {
+    if (!vmOf.has(v.mac) && !named.has(v.name)) {
+      vmOf.set(v.mac, v.name);
+      named.add(v.name);
+    }
+  }
+  const lines: string[] = [];
+  const reserved = new Set<string>();
+  for (const h of spec.dhcpHosts) {
+    reserved.add(h.mac);
+    const name = h.hostname ?? vmOf.get(h.mac);
+    lines.push([h.mac, h.ip, ...(name ? [name] : [])].join(","));
+  }
+  for (const [mac, name] of vmOf) if (!reserved.has(mac)) lines.push(`${mac},${name}`);
+  return lines;
+}
+
+/** The `dhcp-hostsfile` of a network (one `dhcp-host` entry per line, without the option name). */
+export function renderDhcpHostsFile(spec: NetworkSpec, vms: readonly VmHost[]): string {
+  return [`# written by kvmgr for network ${spec.name}: reservations and VM names`, ...dhcpHostLines(spec, vms), ""].join("\n");
 }
 
 export function renderDnsmasqConf(spec: NetworkSpec, paths: DnsmasqPaths, opts: DnsmasqOptions): string {
@@ -46,7 +84,8 @@ export function renderDnsmasqConf(spec: NetworkSpec, paths: DnsmasqPaths, opts: 
       `dhcp-option=option:router,${spec.gateway}`,
       `dhcp-option=option:dns-server,${spec.gateway}`,
     );
-    for (const h of spec.dhcpHosts) lines.push(`dhcp-host=${[h.mac, h.ip, ...(h.hostname ? [h.hostname] : [])].join(",")}`);
+    if (paths.hostsFile) lines.push(`dhcp-hostsfile=${paths.hostsFile}`);
+    else lines.push(...dhcpHostLines(spec, []).map((h) => `dhcp-host=${h}`));
     if (spec.tftpRoot && spec.bootFile) {
       lines.push("enable-tftp", `tftp-root=${spec.tftpRoot}`, `dhcp-boot=${spec.bootFile}`);
     }

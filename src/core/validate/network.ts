@@ -4,7 +4,7 @@
  * host comes in as data.
  */
 import { KvmgrError, invalid } from "../../api/errors.js";
-import type { DhcpHost, NetworkCreate, NetworkMode } from "../../api/network.js";
+import type { DhcpHost, NetworkCreate, NetworkMode, PortForward } from "../../api/network.js";
 import { checkSchema } from "./schema-check.js";
 import { NetworkCreate as NetworkCreateSchema } from "../../api/network.js";
 import {
@@ -34,13 +34,24 @@ export interface NetworkSpec {
   tftpRoot: string | null;
   bootFile: string | null;
   autostart: boolean;
+  /** nat only: host ports forwarded to VMs */
+  forwards: PortForward[];
+}
+
+/** Specs stored by an older kvmgr lack newer fields: fill their defaults. */
+export function normalizeStoredSpec(spec: Omit<NetworkSpec, "forwards"> & { forwards?: PortForward[] }): NetworkSpec {
+  return { ...spec, forwards: spec.forwards ?? [] };
 }
 
 /** What validation must know of the world. */
 export interface NetworkContext {
-  networks: readonly Pick<NetworkSpec, "name" | "bridge" | "subnet">[];
+  networks: readonly (Pick<NetworkSpec, "name" | "bridge" | "subnet"> & { mode?: NetworkMode; uplink?: string | null })[];
   /** interface names present on the managed host that kvmgr did not create */
   hostLinks: readonly string[];
+  /** those of `hostLinks` that are bridges */
+  hostBridges?: readonly string[];
+  /** those of `hostLinks` that are ports of a bridge (or other master), by name: master */
+  hostMasters?: Readonly<Record<string, string>>;
   /** subnets of addresses and routes on the managed host (e.g. 172.16.0.0/16 of eth0) */
   hostSubnets: readonly string[];
 }
@@ -85,18 +96,7 @@ export function validateNetworkCreate(input: NetworkCreate, ctx: NetworkContext)
     if (mode === "bridge" && usedNames.has(bridge)) bridge = pickBridgeName(usedNames);
   }
 
-  if (mode === "bridge") {
-    if (input.subnet !== undefined || input.gateway !== undefined || input.dhcpRange !== undefined) {
-      throw invalid("subnet", "A bridge-mode network gets its addresses from the LAN: --subnet, --gateway and --dhcp-range do not apply.");
-    }
-    if (input.uplink === undefined && input.bridge === undefined) {
-      throw invalid("uplink", "A bridge-mode network needs --uplink IFACE (a NIC to enslave) or --bridge BR (an existing host bridge).");
-    }
-    if (input.uplink !== undefined && !ctx.hostLinks.includes(input.uplink)) {
-      throw invalid("uplink", `The host has no interface named '${input.uplink}'.`);
-    }
-    return finish(input, bridge, null, null, null, []);
-  }
+  if (mode === "bridge") return validateBridgeMode(input, ctx, bridge);
 
   if (input.uplink !== undefined && mode !== "nat" && mode !== "routed") {
     throw invalid("uplink", `--uplink applies only to nat, routed and bridge networks, not to ${mode}.`);
@@ -207,6 +207,43 @@ export function validateNetworkCreate(input: NetworkCreate, ctx: NetworkContext)
   return finish(input, bridge, subnet ? formatCidr(subnet) : null, gateway === null ? null : formatIpv4(gateway), dhcp, hosts);
 }
 
+/** Bridge mode: join a host bridge (`--bridge BR` that exists) or create one around a NIC (`--uplink`). */
+function validateBridgeMode(input: NetworkCreate, ctx: NetworkContext, bridge: string): NetworkSpec {
+  if (input.subnet !== undefined || input.gateway !== undefined || input.dhcpRange !== undefined) {
+    throw invalid("subnet", "A bridge-mode network gets its addresses from the LAN: --subnet, --gateway and --dhcp-range do not apply.");
+  }
+  if (input.tftpRoot !== undefined || (input.dhcpHosts ?? []).length > 0) {
+    throw invalid("tftpRoot", "A bridge-mode network has no DHCP server of kvmgr: PXE and reservations come from the LAN's.");
+  }
+  const exists = ctx.hostLinks.includes(bridge);
+  if (input.bridge !== undefined && exists) {
+    if (ctx.hostBridges && !ctx.hostBridges.includes(bridge)) {
+      throw new KvmgrError("KVMGR_ERR_NET_CONFLICT", `Interface '${bridge}' exists on the host but is not a bridge.`);
+    }
+    if (input.uplink !== undefined) {
+      throw invalid("uplink", `Bridge '${bridge}' already exists: kvmgr joins it as it is; --uplink applies only when kvmgr creates the bridge.`);
+    }
+    return finish(input, bridge, null, null, null, []);
+  }
+  if (input.uplink === undefined) {
+    throw invalid("uplink", input.bridge !== undefined
+      ? `The host has no bridge named '${bridge}': give --uplink IFACE to create it around that NIC, or name an existing bridge.`
+      : "A bridge-mode network needs --uplink IFACE (a NIC to enslave) or --bridge BR (an existing host bridge).");
+  }
+  const uplink = input.uplink;
+  if (!ctx.hostLinks.includes(uplink)) throw invalid("uplink", `The host has no interface named '${uplink}'.`);
+  if (ctx.hostBridges?.includes(uplink)) {
+    throw invalid("uplink", `'${uplink}' is itself a bridge: use --bridge ${uplink} to join it.`);
+  }
+  const master = ctx.hostMasters?.[uplink];
+  if (master !== undefined) {
+    throw new KvmgrError("KVMGR_ERR_NET_CONFLICT", `Interface '${uplink}' is already a port of '${master}'; use --bridge ${master} to join that bridge.`);
+  }
+  const user = ctx.networks.find((n) => n.mode === "bridge" && n.uplink === uplink);
+  if (user) throw new KvmgrError("KVMGR_ERR_NET_CONFLICT", `Interface '${uplink}' is already the uplink of bridge-mode network '${user.name}'.`);
+  return finish(input, bridge, null, null, null, []);
+}
+
 function checkHostAddress(field: string, what: string, addr: number, subnet: Subnet): void {
   const sn = formatCidr(subnet);
   if (!contains(subnet, addr)) throw invalid(field, `${what} ${formatIpv4(addr)} is outside the subnet ${sn}.`);
@@ -234,5 +271,6 @@ function finish(
     tftpRoot: input.tftpRoot ?? null,
     bootFile: input.bootFile ?? null,
     autostart: input.autostart ?? false,
+    forwards: [],
   };
 }

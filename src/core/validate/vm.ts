@@ -222,6 +222,18 @@ export function validateVmCreate(input: VmCreate, ctx: VmContext): VmPlan {
   const nics = normalizeNics(input.nics ?? [], [], os, usedMacs, ctx);
   const { disks, steps, newBytes } = planDisks(input.name, input.disks ?? [], os, ctx, ctx.vms, []);
   const cdrom = cdromOf(input.cdrom ?? null, ctx);
+  let bootOrder = input.bootOrder ?? defaultBootOrder(cdrom);
+  if (input.pxe === true) {
+    // Direct kernel boot never reaches the firmware's boot order.
+    if (image !== null || input.kernel !== undefined) {
+      throw invalid("pxe", "--pxe boots the VM from the network: it does not go with --image or --kernel.");
+    }
+    if (nics.length === 0) throw invalid("pxe", "--pxe needs a NIC: give --network NET (a network with a TFTP boot file).");
+    if (input.bootOrder !== undefined && !input.bootOrder.includes("network")) {
+      throw invalid("pxe", "--pxe boots from the network, but --boot leaves the network out.");
+    }
+    if (input.bootOrder === undefined) bootOrder = ["network", ...bootOrder];
+  }
   const spec: VmSpec = {
     name: input.name,
     memoryMiB: input.memoryMiB ?? os?.recommended.memoryMiB ?? (image === "test-guest" ? TEST_GUEST_MEMORY_MIB : DEFAULT_MEMORY_MIB),
@@ -234,7 +246,7 @@ export function validateVmCreate(input: VmCreate, ctx: VmContext): VmPlan {
     os: os?.id ?? null,
     disks,
     cdrom,
-    bootOrder: input.bootOrder ?? defaultBootOrder(cdrom),
+    bootOrder,
     autostart: input.autostart ?? false,
   };
   checkBoot(spec);

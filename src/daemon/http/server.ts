@@ -13,6 +13,7 @@ import { errorHandler } from "./errors.js";
 import { hostRoutes } from "./routes/host.js";
 import { networkRoutes } from "./routes/networks.js";
 import { vmRoutes } from "./routes/vms.js";
+import { vmNicRoutes } from "./routes/vm-nics.js";
 import { eventRoutes } from "./routes/events.js";
 import { vmIoRoutes } from "./routes/vm-io.js";
 import { metricsRoutes } from "./routes/metrics.js";
@@ -109,6 +110,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   collectRoutes(app);
   networkRoutes(app, opts.services);
   vmRoutes(app, opts.services);
+  vmNicRoutes(app, opts.services);
   hostRoutes(app, opts.services);
   eventRoutes(app, opts.services);
   vmIoRoutes(app, opts.services);

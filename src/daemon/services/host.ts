@@ -1,6 +1,9 @@
 /** The managed host as one view: the seed's `brctl show`, `ip link`, forwarding and firewall. */
 import type { HostInfo } from "../../api/host.js";
+import { NFT_FAMILY, NFT_TABLE } from "../../core/render/nft-ruleset.js";
 import { observeLinks } from "../../host/iproute/links.js";
+import { listKvmgrTable } from "../../host/nft/nft.js";
+import { observeForwarding } from "../../host/sysctl.js";
 import { lanNs } from "../../host/netns.js";
 import type { DaemonContext } from "../context.js";
 import type { NetworksService } from "./networks.js";
@@ -14,12 +17,14 @@ export class HostService {
   ) {}
 
   async show(): Promise<HostInfo> {
-    const [links, fwd, nft, accel] = await Promise.all([
+    const [links, forwarding, nft, nftJson, accel] = await Promise.all([
       observeLinks(this.ctx.run, this.ctx.ns),
-      this.ctx.run.run(this.ctx.ns.argv(["cat", "/proc/sys/net/ipv4/ip_forward"]), { allowFail: true }),
-      this.ctx.run.run(this.ctx.ns.argv(["nft", "list", "table", "inet", "kvmgr"]), { allowFail: true }),
+      observeForwarding(this.ctx.run, this.ctx.ns),
+      listKvmgrTable(this.ctx.run, this.ctx.ns),
+      this.ctx.run.run(this.ctx.ns.argv(["nft", "-j", "list", "table", NFT_FAMILY, NFT_TABLE]), { allowFail: true }),
       this.ctx.accel(),
     ]);
+    const json = nftJson.code === 0 ? ((JSON.parse(nftJson.stdout) as { nftables?: object[] }).nftables ?? []) : [];
     return {
       mode: this.ctx.lab ? "lab" : "host",
       lab: this.ctx.lab,
@@ -32,8 +37,11 @@ export class HostService {
         .filter((l) => l.kind === "bridge")
         .map((b) => ({ name: b.name, up: b.up, addresses: b.addresses, ports: links.filter((l) => l.master === b.name).map((l) => l.name) })),
       links: links.map((l) => ({ name: l.name, kind: l.kind, master: l.master, up: l.up, mac: l.mac, addresses: l.addresses })),
-      ipForward: fwd.stdout.trim() === "1",
-      nftables: nft.code === 0 ? nft.stdout : "",
+      ipForward: forwarding.all === true,
+      forwarding,
+      sysctlSaves: this.ctx.store.listSysctlSaves(),
+      nftables: nft,
+      nftablesJson: json.filter((o) => !("metainfo" in o)),
       dnsmasq: this.ctx.store.listNetworks().flatMap((n) => {
         const pid = this.networks.dnsmasqPid(n.spec);
         return pid === null ? [] : [{ network: n.spec.name, pid }];

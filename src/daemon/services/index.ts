@@ -14,6 +14,9 @@ import { VmRuntime } from "./vm-runtime.js";
 import { VmsService } from "./vms.js";
 import { VmStorageService } from "./vm-storage.js";
 import { OsService } from "./os.js";
+import { VmNicsService } from "./vm-nics.js";
+import { CaptureService } from "./capture.js";
+import { DoctorService } from "./doctor.js";
 
 export interface Services {
   networks: NetworksService;
@@ -21,6 +24,9 @@ export interface Services {
   storage: VmStorageService;
   os: OsService;
   host: HostService;
+  vmNics: VmNicsService;
+  capture: CaptureService;
+  doctor: DoctorService;
   events: EventBus;
   /** running QEMU of a VM, for the services below */
   runtime: VmRuntime;
@@ -37,6 +43,15 @@ export function createServices(ctx: DaemonContext): Services {
   const lock = new Mutex();
   const networks = new NetworksService(ctx, lock);
   const vms = new VmsService(ctx, lock, networks);
+  networks.setVmDirectory({
+    nicMacs: (vm, net) => ctx.store.getVm(vm)?.spec.nics.filter((n) => n.network === net).map((n) => n.mac) ?? [],
+    hostsOn: (net) => ctx.store.listVms().flatMap((v) => v.spec.nics.filter((n) => n.network === net).map((n) => ({ mac: n.mac, name: v.spec.name }))),
+  });
+  // VM names live in the networks' dnsmasq configs: follow definitions as they change.
+  ctx.events.subscribe((e) => {
+    if (e.type !== "vm.defined" && e.type !== "vm.deleted") return;
+    networks.refreshVmHosts().catch((err: unknown) => ctx.log.warn({ err }, "could not update the VM names of the networks' dnsmasq"));
+  });
   const runtime = new VmRuntime(ctx, vms);
   const serial = new SerialConsoles(ctx, runtime);
   const agents = new GuestAgents(ctx, runtime);
@@ -49,6 +64,9 @@ export function createServices(ctx: DaemonContext): Services {
     storage: new VmStorageService(vms),
     os: new OsService(ctx),
     host: new HostService(ctx, networks),
+    vmNics: new VmNicsService(ctx, lock, vms, networks),
+    capture: new CaptureService(ctx, vms),
+    doctor: new DoctorService(ctx, lock, networks),
     events: ctx.events,
     runtime,
     serial,

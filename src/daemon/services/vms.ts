@@ -198,6 +198,10 @@ export class VmsService {
     return this.view(this.get(name), this.networks.leasesByNetwork());
   }
 
+  exists(name: string): boolean {
+    return this.ctx.store.getVm(name) !== null;
+  }
+
   /** Names of VMs with a NIC on `net`; only running ones when `runningOnly`. */
   vmsOn(net: string, runningOnly: boolean): string[] {
     return this.ctx.store

@@ -1,5 +1,6 @@
 /** Store on SQLite (better-sqlite3, WAL): definitions survive any crash of the daemon. */
 import Database from "better-sqlite3";
+import { normalizeStoredSpec } from "../../core/validate/network.js";
 import { SPEC_DEFAULTS } from "../../core/validate/vm.js";
 import type { OpEntry, Store, StoredNetwork, StoredVm } from "./store.js";
 
@@ -10,7 +11,16 @@ const MIGRATIONS: string[] = [
   // 2: edits pending until a running VM's next start; the operations journal (crash safety).
   `ALTER TABLE vms ADD COLUMN pending TEXT;
    CREATE TABLE operations (id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, vm TEXT NOT NULL, data TEXT NOT NULL, started INTEGER NOT NULL);`,
+  // 3: networks: what a start changed on the host (moved uplink, forwarding, foreign rules); sysctl values to restore.
+  `ALTER TABLE networks ADD COLUMN runtime TEXT;
+   CREATE TABLE sysctl_saves (key TEXT PRIMARY KEY, previous TEXT NOT NULL);`,
 ];
+
+interface NetRow {
+  spec: string;
+  active: number;
+  runtime: string | null;
+}
 
 interface VmRow {
   spec: string;
@@ -36,9 +46,14 @@ export function openSqliteStore(path: string): Store {
   }
 
   const q = {
-    listNets: db.prepare<[], { spec: string; active: number }>("SELECT spec, active FROM networks ORDER BY name"),
-    getNet: db.prepare<[string], { spec: string; active: number }>("SELECT spec, active FROM networks WHERE name = ?"),
-    putNet: db.prepare("INSERT INTO networks (name, spec, active) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET spec = excluded.spec, active = excluded.active"),
+    listNets: db.prepare<[], NetRow>("SELECT spec, active, runtime FROM networks ORDER BY name"),
+    getNet: db.prepare<[string], NetRow>("SELECT spec, active, runtime FROM networks WHERE name = ?"),
+    putNet: db.prepare(
+      "INSERT INTO networks (name, spec, active, runtime) VALUES (?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET spec = excluded.spec, active = excluded.active, runtime = excluded.runtime",
+    ),
+    listSysctl: db.prepare<[], { key: string; previous: string }>("SELECT key, previous FROM sysctl_saves ORDER BY key"),
+    putSysctl: db.prepare("INSERT INTO sysctl_saves (key, previous) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET previous = excluded.previous"),
+    delSysctl: db.prepare("DELETE FROM sysctl_saves WHERE key = ?"),
     delNet: db.prepare("DELETE FROM networks WHERE name = ?"),
     listVms: db.prepare<[], VmRow>("SELECT spec, runtime, crashed, pending FROM vms ORDER BY name"),
     getVm: db.prepare<[string], VmRow>("SELECT spec, runtime, crashed, pending FROM vms WHERE name = ?"),
@@ -51,7 +66,11 @@ export function openSqliteStore(path: string): Store {
     endOp: db.prepare("DELETE FROM operations WHERE id = ?"),
     listOps: db.prepare<[], { id: number; kind: string; vm: string; data: string }>("SELECT id, kind, vm, data FROM operations ORDER BY id"),
   };
-  const net = (r: { spec: string; active: number }): StoredNetwork => ({ spec: JSON.parse(r.spec) as StoredNetwork["spec"], active: r.active === 1 });
+  const net = (r: NetRow): StoredNetwork => ({
+    spec: normalizeStoredSpec(JSON.parse(r.spec) as StoredNetwork["spec"]),
+    active: r.active === 1,
+    runtime: r.runtime === null ? null : (JSON.parse(r.runtime) as StoredNetwork["runtime"]),
+  });
   // Specs stored by an older kvmgr lack later fields: they get their defaults.
   const spec = (text: string): StoredVm["spec"] => ({ ...SPEC_DEFAULTS, ...(JSON.parse(text) as StoredVm["spec"]) });
   const vm = (r: VmRow): StoredVm => ({
@@ -67,8 +86,11 @@ export function openSqliteStore(path: string): Store {
       const r = q.getNet.get(name);
       return r ? net(r) : null;
     },
-    putNetwork: (n) => void q.putNet.run(n.spec.name, JSON.stringify(n.spec), n.active ? 1 : 0),
+    putNetwork: (n) => void q.putNet.run(n.spec.name, JSON.stringify(n.spec), n.active ? 1 : 0, n.runtime ? JSON.stringify(n.runtime) : null),
     deleteNetwork: (name) => void q.delNet.run(name),
+    listSysctlSaves: () => q.listSysctl.all(),
+    putSysctlSave: (key, previous) => void q.putSysctl.run(key, previous),
+    deleteSysctlSave: (key) => void q.delSysctl.run(key),
     listVms: () => q.listVms.all().map(vm),
     getVm: (name) => {
       const r = q.getVm.get(name);

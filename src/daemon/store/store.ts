@@ -1,5 +1,6 @@
 /** The daemon's persistent state: definitions and what was applied to the host. */
 import type { NetworkSpec } from "../../core/validate/network.js";
+import type { UplinkMove } from "../../core/plan/host-step.js";
 import type { VmSpec } from "../../core/validate/vm.js";
 import type { Accel } from "../../core/render/qemu-argv.js";
 
@@ -7,6 +8,30 @@ export interface StoredNetwork {
   spec: NetworkSpec;
   /** kvmgr started it and has not stopped it */
   active: boolean;
+  /** what a start changed on the host beyond the plan's own objects; null when stopped */
+  runtime: NetworkRuntime | null;
+}
+
+/** A rule kvmgr inserted into a chain of another program (Docker, firewalld, ufw). */
+export interface ForeignRule {
+  family: string;
+  table: string;
+  chain: string;
+  /** the rule's comment, which marks it as kvmgr's (`kvmgr:NET`) */
+  comment: string;
+  /** the rule as nft text, without the comment */
+  rule: string;
+}
+
+export interface NetworkRuntime {
+  /** bridge mode with --uplink: what was moved off the NIC, to put back at stop */
+  moved: UplinkMove | null;
+  /** interfaces whose net.ipv4.conf.IF.forwarding this network needs */
+  forwarding: string[];
+  /** accept rules added to other programs' chains for this network */
+  foreign: ForeignRule[];
+  /** nat/routed: the interface traffic leaves by and port forwards come in by (the uplink, else the default route's at start) */
+  outIface?: string | null;
 }
 
 /** What a running VM holds on the host; null when the VM is off. */
@@ -45,6 +70,10 @@ export interface Store {
   getNetwork(name: string): StoredNetwork | null;
   putNetwork(n: StoredNetwork): void;
   deleteNetwork(name: string): void;
+  /** sysctl values kvmgr changed, with the value they had before (restored when no network needs them) */
+  listSysctlSaves(): { key: string; previous: string }[];
+  putSysctlSave(key: string, previous: string): void;
+  deleteSysctlSave(key: string): void;
   listVms(): StoredVm[];
   getVm(name: string): StoredVm | null;
   putVm(v: StoredVm): void;

@@ -10,6 +10,8 @@ export const hintsZh: Record<string, string> = {
   "an interface name must be 1 to 15 letters, digits, '_', '.' or '-'": "接口名称须为 1 到 15 个字母、数字、“_”、“.”或“-”",
   "a MAC address must be six hex pairs separated by ':' (e.g. 52:54:00:12:34:56)": "MAC 地址须为用“:”分隔的六组十六进制数（例如 52:54:00:12:34:56）",
   "an IPv4 address must be four numbers 0-255 separated by '.'": "IPv4 地址须为用“.”分隔的四个 0–255 的数",
+  "a port must be a whole number between 1 and 65535": "端口须为 1 到 65535 之间的整数",
+  "a protocol must be tcp or udp": "协议须为 tcp 或 udp",
   "a subnet must be an IPv4 address and a prefix length, e.g. 10.0.0.0/24": "子网须为 IPv4 地址加前缀长度，例如 10.0.0.0/24",
   "a path must be absolute and must not contain '..'": "路径须为绝对路径，且不能包含“..”",
   [`a NIC model must be one of ${NIC_MODELS.join(", ")}`]: `网卡型号须为以下之一：${NIC_MODELS.join("、")}`,
