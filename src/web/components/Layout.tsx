@@ -1,5 +1,5 @@
 /** The frame: brand, navigation, live-link indicator, language switch, logout. */
-import type { ReactNode } from "react";
+import { useEffect, useRef, type ReactNode } from "react";
 import { Link, useLocation } from "wouter";
 import { useAuth } from "../auth.js";
 import { useEvents } from "../api/events.js";
@@ -22,6 +22,16 @@ export function Layout({ children }: { children: ReactNode }) {
   const [loc] = useLocation();
   const linkKey: MessageKey = state === "live" ? "link.live" : state === "connecting" ? "link.connecting" : "link.offline";
   const linkTitle: MessageKey = state === "offline" ? "link.offlineTitle" : linkKey;
+  // Keyboard and screen-reader users: when the link or button that led to a page went away
+  // with the old page, the focus starts again at the top of the new one (not at the document).
+  const firstPage = useRef(true);
+  useEffect(() => {
+    if (firstPage.current) {
+      firstPage.current = false;
+      return;
+    }
+    if (document.activeElement === null || document.activeElement === document.body) document.getElementById("main")?.focus({ preventScroll: true });
+  }, [loc]);
   return (
     <div className="app">
       <a className="skip" href="#main">

@@ -343,6 +343,8 @@ export const en = {
   "cap.connecting": "Starting the capture…",
   "cap.kept": "The view keeps the last {n}; the pcap file has them all.",
   "cap.pcapFull": "The pcap recording stopped at 64 MiB; the view goes on.",
+  "cap.waiting": "Waiting for packets…",
+  "cap.none": "No packets yet: start a capture.",
   "cap.start": "Start capture",
   "cap.stop": "Stop",
   "cap.download": "Download as pcap ({n} packets)",

@@ -345,6 +345,8 @@ export const zh: Record<MessageKey, string> = {
   "cap.connecting": "正在开始抓包…",
   "cap.kept": "列表只保留最近 {n} 个；pcap 文件包含全部。",
   "cap.pcapFull": "pcap 记录已达 64 MiB 上限并停止；列表继续更新。",
+  "cap.waiting": "正在等待数据包…",
+  "cap.none": "还没有数据包：请开始抓包。",
   "cap.start": "开始抓包",
   "cap.stop": "停止",
   "cap.download": "下载为 pcap（{n} 个包）",

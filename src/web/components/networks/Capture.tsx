@@ -203,7 +203,8 @@ export default function Capture({ network }: { network: Network }) {
           follow.current = el.scrollHeight - el.scrollTop - el.clientHeight < 24;
         }}
       >
-        <table className="list small mono">
+        {rows.length === 0 ? <p className="muted empty-packets">{running ? t("cap.waiting") : t("cap.none")}</p> : null}
+        <table className="list small mono" hidden={rows.length === 0}>
           <thead>
             <tr>
               <th scope="col">{t("cap.time")}</th>

@@ -10,6 +10,14 @@ import { ErrorText, Loading, STATE_KEYS } from "../common.js";
 import { MODE_TEXT } from "../networks/modes.js";
 import { layoutTopology } from "./layout.js";
 
+/** A picture wider than the screen (a phone) opens on its middle, where the uplink is. */
+function centre(el: HTMLDivElement | null): void {
+  if (el && el.dataset.centred !== "1") {
+    el.scrollLeft = (el.scrollWidth - el.clientWidth) / 2;
+    el.dataset.centred = "1";
+  }
+}
+
 const EDGE_KEYS: Record<"nat" | "routed" | "bridge", MessageKey> = { nat: "topo.nat", routed: "topo.routed", bridge: "topo.bridged" };
 
 export default function Topology() {
@@ -29,7 +37,7 @@ export default function Topology() {
         <h1>{t("topo.title")}</h1>
       </div>
       <p className="muted">{t("topo.intro")}</p>
-      <div className="card topo-wrap">
+      <div className="card topo-wrap" ref={centre}>
         <svg className="topology" viewBox={`0 0 ${topo.width} ${topo.height}`} width={topo.width} height={topo.height} role="img" aria-labelledby="topo-title">
           <title id="topo-title">{summary}</title>
           <defs>
