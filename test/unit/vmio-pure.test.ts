@@ -105,7 +105,7 @@ describe("address merge", () => {
 
   test("ip -j neigh parsing keeps entries with a MAC", () => {
     assert.equal(neigh.length, 4);
-    assert.deepEqual(neigh[0], { ip: "10.0.0.50", mac: "52:54:00:aa:bb:cc", state: "REACHABLE" });
+    assert.deepEqual(neigh[0], { ip: "10.0.0.50", mac: "52:54:00:aa:bb:cc", state: "REACHABLE", dev: "kvbr0" });
     assert.deepEqual(parseIpNeighJson("not json"), []);
   });
 
@@ -134,6 +134,12 @@ describe("address merge", () => {
     const got = mergeNicAddresses(MAC, { leases: [], agent: [], neigh });
     assert.deepEqual(got.map((a) => [a.ip, a.source]), [["10.0.0.50", "arp"], ["10.0.0.77", "arp"]]);
     assert.deepEqual(mergeNicAddresses("52:54:00:00:00:01", { leases: [], agent: [], neigh }), []);
+  });
+
+  test("after a live NIC move, the old bridge's neighbour entries no longer count", () => {
+    const moved = [...neigh, { ip: "10.78.0.5", mac: "52:54:00:aa:bb:cc", state: "REACHABLE", dev: "kvbr1" }];
+    assert.deepEqual(mergeNicAddresses(MAC, { leases: [], agent: [], neigh: moved, link: "kvbr1" }).map((a) => a.ip), ["10.78.0.5"]);
+    assert.deepEqual(mergeNicAddresses(MAC, { leases: [], agent: [], neigh: moved, link: "kvbr0" }).map((a) => a.ip), ["10.0.0.50", "10.0.0.77"]);
   });
 });
 

@@ -17,6 +17,8 @@ export interface NeighEntry {
   ip: string;
   mac: string;
   state: string;
+  /** the host link the neighbour was seen on */
+  dev: string | null;
 }
 
 export interface AddressWitnesses {
@@ -26,6 +28,11 @@ export interface AddressWitnesses {
   agent: readonly AgentAddress[];
   /** the host's neighbour table */
   neigh: readonly NeighEntry[];
+  /**
+   * the bridge the NIC is on now: entries of other links are stale (a NIC moved live keeps
+   * its MAC, and the old bridge remembers its old address for a while)
+   */
+  link?: string;
 }
 
 function familyOf(ip: string): "ipv4" | "ipv6" {
@@ -56,7 +63,11 @@ export function mergeNicAddresses(mac: string, w: AddressWitnesses): NicAddress[
   };
   for (const ip of w.leases) add(ip, "lease");
   for (const a of w.agent) if (a.mac?.toLowerCase() === want) add(a.address, "agent", a.prefix);
-  for (const n of w.neigh) if (n.mac.toLowerCase() === want && !DEAD_NEIGH.has(n.state)) add(n.ip, "arp");
+  for (const n of w.neigh) {
+    if (n.mac.toLowerCase() !== want || DEAD_NEIGH.has(n.state)) continue;
+    if (w.link !== undefined && n.dev !== null && n.dev !== w.link) continue;
+    add(n.ip, "arp");
+  }
   return [...byIp.values()];
 }
 
@@ -75,7 +86,7 @@ export function parseIpNeighJson(text: string): NeighEntry[] {
     const mac = e.lladdr;
     if (typeof ip !== "string" || typeof mac !== "string") continue;
     const states = Array.isArray(e.state) ? (e.state as unknown[]).filter((s): s is string => typeof s === "string") : [];
-    out.push({ ip, mac: mac.toLowerCase(), state: states[0] ?? "UNKNOWN" });
+    out.push({ ip, mac: mac.toLowerCase(), state: states[0] ?? "UNKNOWN", dev: typeof e.dev === "string" ? e.dev : null });
   }
   return out;
 }

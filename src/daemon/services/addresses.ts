@@ -40,8 +40,8 @@ export class AddressBook {
   }
 
   /** A running VM's NIC: its addresses from every witness (leases are the caller's, read fresh). */
-  nicAddresses(vm: string, mac: string, leaseIps: readonly string[]): NicAddress[] {
-    return mergeNicAddresses(mac, { leases: leaseIps, agent: this.agent.get(vm) ?? [], neigh: this.neigh });
+  nicAddresses(vm: string, mac: string, leaseIps: readonly string[], link: string | null): NicAddress[] {
+    return mergeNicAddresses(mac, { leases: leaseIps, agent: this.agent.get(vm) ?? [], neigh: this.neigh, ...(link !== null ? { link } : {}) });
   }
 
   /** Polls the neighbour table and every running VM's agent; one refresh at a time. */

@@ -156,7 +156,7 @@ export class VmsService {
         mac: n.mac,
         model: n.model,
         tap: running ? (rt?.taps[i] ?? null) : null,
-        ...this.nicAddresses(v.spec.name, n.mac, running ? (leases.get(n.network) ?? []).filter((l) => l.mac === n.mac).map((l) => l.ip) : [], running),
+        ...this.nicAddresses(v.spec.name, n, running ? (leases.get(n.network) ?? []).filter((l) => l.mac === n.mac).map((l) => l.ip) : [], running),
       })),
       disks: v.spec.disks.map((d) => {
         const sz = imageSizes(d.path, d.format);
@@ -175,9 +175,10 @@ export class VmsService {
   }
 
   /** `ips` (IPv4, leases first) and `addresses` with their sources, of a NIC of a running VM. */
-  private nicAddresses(vm: string, mac: string, leaseIps: string[], running: boolean): Pick<Vm["nics"][number], "ips" | "addresses"> {
+  private nicAddresses(vm: string, nic: { mac: string; network: string }, leaseIps: string[], running: boolean): Pick<Vm["nics"][number], "ips" | "addresses"> {
     if (!running) return { ips: [], addresses: [] };
-    const addresses = this.addresses?.nicAddresses(vm, mac, leaseIps) ?? leaseIps.map((ip) => ({ ip, family: "ipv4" as const, source: "lease" as const, sources: ["lease" as const] }));
+    const bridge = this.ctx.store.getNetwork(nic.network)?.spec.bridge ?? null;
+    const addresses = this.addresses?.nicAddresses(vm, nic.mac, leaseIps, bridge) ?? leaseIps.map((ip) => ({ ip, family: "ipv4" as const, source: "lease" as const, sources: ["lease" as const] }));
     return { ips: addresses.filter((a) => a.family === "ipv4").map((a) => a.ip), addresses };
   }
 
