@@ -92,7 +92,9 @@ export class StatsSampler {
       const list = await qmp.queryCpusFast({ timeoutMs: 2000 }).catch(() => null);
       if (list) per.cpus = { pid: r.pid, list };
     }
-    const blocks = qmp ? await qmp.queryBlockstats({ timeoutMs: 2000 }).catch(() => [] as QmpBlockStats[]) : [];
+    // Every QMP command takes QEMU's big lock from the vCPU threads: none for a VM without disks.
+    const hasBlock = r.stored.spec.disks.length > 0 || r.stored.spec.cdrom !== null;
+    const blocks = qmp && hasBlock ? await qmp.queryBlockstats({ timeoutMs: 2000 }).catch(() => [] as QmpBlockStats[]) : [];
     const time = Date.now();
     const prev = per.prev?.pid === r.pid ? per.prev : null;
     const wall = prev ? time - prev.time : 0;
