@@ -1,6 +1,6 @@
 // npm run bench: kvmgr's own overhead against the hand-made floor, in a lab it creates and removes.
 import { spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { KvmgrClient } from "../src/client/client.js";
 import { renderDnsmasqConf } from "../src/core/render/dnsmasq-conf.js";
@@ -63,7 +63,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < RUNS; i++) {
       const t0 = performance.now();
       sh(["ip", "-n", d.lab, "-b", "-"], "link add flbr0 type bridge stp_state 0 forward_delay 0\naddr add 10.8.0.1/24 brd + dev flbr0\nlink set flbr0 up\n");
-      sh(["sh", "-c", 'cat > "$1"', "sh", fp.confFile], conf);
+      writeFileSync(fp.confFile, conf);
       sh(["ip", "netns", "exec", d.lab, "dnsmasq", `--conf-file=${fp.confFile}`]);
       floorNetStart.push(performance.now() - t0);
       floorDnsmasq = readPidFile(fp.pidFile);
