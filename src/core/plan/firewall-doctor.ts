@@ -9,20 +9,12 @@
  * traffic through those chains with narrow accepts at their top: matched by its bridge and
  * subnet only, marked with the comment `kvmgr:NET`, recorded, and removed with the network.
  */
-import type { NetworkMode } from "../../api/network.js";
 import { isUnconditional, ruleVerdict, type NftChain, type NftRule, type NftRuleset } from "../model/nft-json.js";
 import { parseCidr, overlaps, subnetOf } from "../model/ipv4.js";
-import { NFT_FAMILY, NFT_TABLE } from "../render/nft-ruleset.js";
+import { NFT_FAMILY, NFT_TABLE, type NetworkFirewall } from "../render/nft-ruleset.js";
 
-export interface DoctorNetwork {
-  name: string;
-  mode: NetworkMode;
-  bridge: string;
-  subnet: string | null;
-  /** dnsmasq serves DHCP and DNS */
-  dhcp: boolean;
-  tftp: boolean;
-}
+/** What the doctor needs of a network: the part of its firewall inputs that says what must pass. */
+export type DoctorNetwork = Pick<NetworkFirewall, "name" | "mode" | "bridge" | "subnet" | "dhcp" | "tftp">;
 
 /** A foreign chain that drops some of a network's traffic, and the accepts that let it through. */
 export interface ForeignFinding {
