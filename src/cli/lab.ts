@@ -3,7 +3,7 @@ import { Command } from "commander";
 import { KvmgrError } from "../api/errors.js";
 import { rmSync } from "node:fs";
 import { deleteNs, labRunDir, lanNs, netnsExists, pidsInNs } from "../host/netns.js";
-import { readProc, waitFor } from "../host/proc.js";
+import { isProcessAlive, readProc, waitFor } from "../host/proc.js";
 import { processRunner } from "../host/runner.js";
 
 export async function deleteLab(name: string, force: boolean): Promise<void> {
@@ -23,7 +23,7 @@ export async function deleteLab(name: string, force: boolean): Promise<void> {
       /* already gone */
     }
   }
-  await waitFor(() => pids.every((p) => { const s = readProc(p)?.state; return s === undefined || s === "Z"; }), 5000);
+  await waitFor(() => pids.every((p) => !isProcessAlive(p)), 5000);
   for (const ns of spaces) await deleteNs(run, ns);
   rmSync(labRunDir(name), { recursive: true, force: true });
 }

@@ -25,6 +25,12 @@ export function readProc(pid: number): ProcInfo | null {
   }
 }
 
+/** Alive and not a zombie waiting for pid 1 to reap it. */
+export function isProcessAlive(pid: number): boolean {
+  const p = readProc(pid);
+  return p !== null && p.state !== "Z" && p.state !== "X";
+}
+
 /** Alive, not a zombie, and its command line contains `marker` (e.g. our pid-file path). */
 export function isOurProcessAlive(pid: number, marker: string): boolean {
   const p = readProc(pid);

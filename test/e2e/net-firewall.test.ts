@@ -11,6 +11,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { labRunDir } from "../../src/host/netns.js";
 import type { DoctorReport, HostInfo } from "../../src/api/host.js";
 import type { Network } from "../../src/api/network.js";
+import { isProcessAlive } from "../../src/host/proc.js";
 import { processesUsing, startLabDaemon, until, type LabDaemon } from "../../src/testing/lab.js";
 import { SerialConsole, serialPath } from "../../src/testing/serial.js";
 import { guestHas, labLinks, labRoutes, nft, nftRuleset, pings, sysctl, vmAddress } from "../../src/testing/net-checks.js";
@@ -25,15 +26,6 @@ function rulesText(lab: string): string {
 /** The lab host as far as a refused command could have changed it. */
 function snapshot(lab: string): string {
   return JSON.stringify([labLinks(lab).map((l) => [l.ifname, l.master, l.addr_info?.filter((a) => a.family === "inet")]), labRoutes(lab), nftRuleset(lab)]);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe("networks beside other programs", () => {
@@ -79,9 +71,9 @@ describe("networks beside other programs", () => {
     const r = await d.cli("net", "start", "g1");
     assert.equal(r.code, 3);
     assert.match(r.stderr, new RegExp(`Another DHCP server, dnsmasq \\(pid ${pid}\\), already listens on udp port 67 on every interface; kvmgr will not start a second one for bridge 'kvbr0'\\.`));
-    assert.equal(alive(pid), true, "kvmgr never kills what it did not start");
+    assert.equal(isProcessAlive(pid), true, "kvmgr never kills what it did not start");
     stray.kill();
-    await until("the stray DHCP server gone", 10000, () => (alive(pid) ? undefined : true), 50);
+    await until("the stray DHCP server gone", 10000, () => (isProcessAlive(pid) ? undefined : true), 50);
     stray = null;
 
     // A network with VMs cannot be deleted.
@@ -200,11 +192,11 @@ describe("networks beside other programs", () => {
     const d2 = await startLabDaemon({ prefix: "kvg" });
     const dir = labRunDir(d2.lab);
     const pid = Number(readFileSync(`${dir}/dnsmasq.pid`, "utf8").trim());
-    assert.equal(alive(pid), true);
+    assert.equal(isProcessAlive(pid), true);
     assert.equal(spawnSync("ip", ["netns", "identify", String(pid)], { encoding: "utf8" }).stdout.trim(), `${d2.lab}-lan`);
     assert.match(readFileSync(`${dir}/dnsmasq.conf`, "utf8"), /dhcp-range=172\.16\.100\.10,172\.16\.100\.200,/);
     await d2.close();
     assert.equal(existsSync(dir), false, "its files are gone");
-    await until("the LAN server gone", 5000, () => (alive(pid) ? undefined : true), 50);
+    await until("the LAN server gone", 5000, () => (isProcessAlive(pid) ? undefined : true), 50);
   });
 });

@@ -11,6 +11,7 @@ import * as path from "node:path";
 import { QmpMonitor, type QmpDisconnectInfo } from "../../src/host/qemu/qmp-monitor.js";
 import { QmpCommands } from "../../src/host/qemu/qmp-commands.js";
 import { QmpCommandError, type QmpEvent } from "../../src/host/qemu/qmp-protocol.js";
+import { isOurProcessAlive, isProcessAlive } from "../../src/host/proc.js";
 import { waitUntil } from "../../src/testing/fake-qmp-server.js";
 
 const QEMU = "qemu-system-x86_64";
@@ -18,24 +19,6 @@ const QEMU = "qemu-system-x86_64";
 function qemuAvailable(): boolean {
   const r = spawnSync(QEMU, ["--version"], { stdio: "ignore" });
   return r.error === undefined && r.status === 0;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Guard against pid reuse: only touch the process if it is still our QEMU. */
-function isOurQemu(pid: number, sock: string): boolean {
-  try {
-    return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(sock);
-  } catch {
-    return false;
-  }
 }
 
 void test("real QEMU: handshake, status, cont/stop, quit with SHUTDOWN and disconnect", async (t) => {
@@ -104,17 +87,17 @@ void test("real QEMU: handshake, status, cont/stop, quit with SHUTDOWN and disco
       events.map((e) => e.event),
       ["RESUME", "STOP", "SHUTDOWN"],
     );
-    await waitUntil(() => !alive(ourPid), {
+    await waitUntil(() => !isProcessAlive(ourPid), {
       timeoutMs: 10_000,
       intervalMs: 20,
       message: "QEMU did not exit after quit",
     });
   } finally {
     await mon.close();
-    if (pid !== undefined && alive(pid) && isOurQemu(pid, sock)) {
+    if (pid !== undefined && isOurProcessAlive(pid, sock)) {
       process.kill(pid, "SIGKILL");
       const victim = pid;
-      await waitUntil(() => !alive(victim), { timeoutMs: 5_000 }).catch(() => undefined);
+      await waitUntil(() => !isProcessAlive(victim), { timeoutMs: 5_000 }).catch(() => undefined);
     }
     fs.rmSync(dir, { recursive: true, force: true });
   }
