@@ -10,7 +10,8 @@ import { setTimeout as delay } from "node:timers/promises";
 
 import { dnsmasqPublicDir } from "../daemon/services/networks.js";
 
-const BIN = new URL("../../bin/kvmgr.js", import.meta.url).pathname;
+/** The `kvmgr` command as users run it (the launcher script, not node on the bundle). */
+export const KVMGR_BIN = new URL("../../bin/kvmgr", import.meta.url).pathname;
 
 export interface CliResult {
   code: number;
@@ -38,7 +39,7 @@ export interface LabDaemon {
 
 export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(KVMGR_BIN, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
@@ -89,8 +90,8 @@ export async function startLabDaemon(opts: { prefix?: string; http?: string } = 
   let log = "";
 
   const startDaemon = async (extra: NodeJS.ProcessEnv = {}) => {
-    const args = [BIN, "daemon", "--lab", lab, ...(opts.http ? ["--http", opts.http] : [])];
-    const child = spawn(process.execPath, args, { env: { ...process.env, ...env, ...extra }, stdio: ["ignore", "pipe", "pipe"] });
+    const args = ["daemon", "--lab", lab, ...(opts.http ? ["--http", opts.http] : [])];
+    const child = spawn(KVMGR_BIN, args, { env: { ...process.env, ...env, ...extra }, stdio: ["ignore", "pipe", "pipe"] });
     daemon = child;
     let out = "";
     child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));

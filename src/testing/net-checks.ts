@@ -4,7 +4,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import type { Vm } from "../api/vm.js";
-import { until, type LabDaemon } from "./lab.js";
+import { KVMGR_BIN, until, type LabDaemon } from "./lab.js";
 import type { SerialConsole } from "./serial.js";
 
 export interface LabLink {
@@ -73,7 +73,7 @@ export function tcpServer(ns: string, port: number, banner: string): ChildProces
 
 /** Starts `kvmgr net capture ...` and resolves once it listens; `done` gives its output. */
 export async function startCapture(d: LabDaemon, args: string[]): Promise<{ done: Promise<string>; stop: () => void }> {
-  const child = spawn(process.execPath, [new URL("../../bin/kvmgr.js", import.meta.url).pathname, "net", "capture", ...args], {
+  const child = spawn(KVMGR_BIN, ["net", "capture", ...args], {
     env: { ...process.env, KVMGR_STATE_DIR: d.stateDir },
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -15,9 +15,8 @@ import { KvmgrClient } from "../../src/client/client.js";
 import type { EventStream } from "../../src/client/ws.js";
 import { RfbSession } from "../../src/testing/rfb.js";
 import { openSerialStream } from "../../src/testing/serial-ws.js";
-import { startLabDaemon, until, type CliResult, type LabDaemon } from "../../src/testing/lab.js";
+import { KVMGR_BIN, startLabDaemon, until, type CliResult, type LabDaemon } from "../../src/testing/lab.js";
 
-const BIN = new URL("../../bin/kvmgr.js", import.meta.url).pathname;
 const MAC = "52:54:00:76:69:6f";
 const R = 1000 + Math.floor(Math.random() * 8000);
 
@@ -35,7 +34,7 @@ function freePort(): Promise<number> {
 /** The CLI with `input` on its stdin (the lab fixture's runner gives it none). */
 function cliWithInput(d: LabDaemon, args: string[], input: string): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, KVMGR_STATE_DIR: d.stateDir }, stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(KVMGR_BIN, args, { env: { ...process.env, KVMGR_STATE_DIR: d.stateDir }, stdio: ["pipe", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.setEncoding("utf8").on("data", (s: string) => (stdout += s));
@@ -151,7 +150,7 @@ describe("consoles, guest agent, addresses, stats and metrics of a running VM", 
 
   test("kvmgr vm console in a terminal: raw mode, Ctrl-] leaves", async () => {
     // script(1) gives the CLI a pseudo-terminal; what we write to script's stdin is typed there.
-    const cmd = `${process.execPath} ${BIN} vm console vm1 --no-replay`;
+    const cmd = `${KVMGR_BIN} vm console vm1 --no-replay`;
     const child = spawn("script", ["-qfec", cmd, "/dev/null"], { env: { ...process.env, KVMGR_STATE_DIR: d.stateDir }, stdio: ["pipe", "pipe", "pipe"] });
     let out = "";
     child.stdout.setEncoding("utf8").on("data", (s: string) => (out += s));

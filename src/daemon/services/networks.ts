@@ -139,6 +139,15 @@ export class NetworksService {
     return !needsDnsmasq(spec) || this.dnsmasqPid(spec) !== null;
   }
 
+  /**
+   * Can a VM be plugged in: marked active, bridge up, dnsmasq alive. The firewall is not read
+   * (that is `net show`'s and doctor's business): a VM start needs one `ip link` call, no more.
+   */
+  readyForVms(name: string, links: readonly LinkInfo[]): boolean {
+    const n = this.get(name);
+    return n.active && this.linksUp(n.spec, links);
+  }
+
   private isUp(spec: NetworkSpec, o: Observed): boolean {
     return this.linksUp(spec, o.links) && this.wantedChains(spec).every((c) => o.chains.has(c));
   }

@@ -352,15 +352,14 @@ export class VmsService {
         throw new KvmgrError("KVMGR_ERR_INPUT_INVALID", `VM '${name}' has nothing to boot: give it a disk, a CD-ROM, network boot, --image or --kernel.`);
       }
       this.assertNotBase(spec, "start");
+      const links = await observeLinks(this.ctx.run, this.ctx.ns);
       const bridges: string[] = [];
       for (const nic of spec.nics) {
         const n = this.ctx.store.getNetwork(nic.network);
         if (!n) throw notFound("Network", nic.network);
-        const net = await this.networks.show(nic.network);
-        if (!net.active) throw new KvmgrError("KVMGR_ERR_NET_INACTIVE", `Network '${nic.network}' is not active; start it with 'kvmgr net start ${nic.network}'.`);
+        if (!this.networks.readyForVms(nic.network, links)) throw new KvmgrError("KVMGR_ERR_NET_INACTIVE", `Network '${nic.network}' is not active; start it with 'kvmgr net start ${nic.network}'.`);
         bridges.push(n.spec.bridge);
       }
-      const links = await observeLinks(this.ctx.run, this.ctx.ns);
       const used = new Set([...links.map((l) => l.name), ...this.ctx.store.listVms().flatMap((o) => o.runtime?.taps ?? [])]);
       const taps = pickTapNames(spec.nics.length, used);
       const { accel, reason } = await this.ctx.accel();
