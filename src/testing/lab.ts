@@ -8,7 +8,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 
-import { dnsmasqPublicDir } from "../daemon/services/networks.js";
 
 /** The `kvmgr` command as users run it (the launcher script, not node on the bundle). */
 export const KVMGR_BIN = new URL("../../bin/kvmgr", import.meta.url).pathname;
@@ -153,8 +152,6 @@ export async function startLabDaemon(opts: { prefix?: string; http?: string } = 
         }
       }
       if (existsSync(stateDir)) rmSync(stateDir, { recursive: true, force: true });
-      // A test that failed half-way may leave its networks' dnsmasq hosts files.
-      rmSync(dnsmasqPublicDir(stateDir), { recursive: true, force: true });
       if (leaks.length > 0) throw new Error(`leaked processes: ${leaks.map((p) => p.cmd).join("; ")}`);
     },
   };

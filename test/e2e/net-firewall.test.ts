@@ -195,8 +195,14 @@ describe("networks beside other programs", () => {
     assert.equal(isProcessAlive(pid), true);
     assert.equal(spawnSync("ip", ["netns", "identify", String(pid)], { encoding: "utf8" }).stdout.trim(), `${d2.lab}-lan`);
     assert.match(readFileSync(`${dir}/dnsmasq.conf`, "utf8"), /dhcp-range=172\.16\.100\.10,172\.16\.100\.200,/);
+    // A network's dnsmasq hosts file lives outside the state directory, in the lab's.
+    await d2.ok("net", "create", "gone", "--mode", "hostonly", "--subnet", "10.77.0.0/24");
+    await d2.ok("net", "start", "gone");
+    const hostsFile = /dhcp-hostsfile=(\S+)/.exec(readFileSync(`${d2.stateDir}/run/networks/gone/dnsmasq.conf`, "utf8"))?.[1] ?? "";
+    assert.ok(hostsFile.startsWith(`${dir}/`), hostsFile);
+    assert.equal(existsSync(hostsFile), true);
     await d2.close();
-    assert.equal(existsSync(dir), false, "its files are gone");
+    assert.equal(existsSync(dir), false, "its files are gone, the networks' hosts files too");
     await until("the LAN server gone", 5000, () => (isProcessAlive(pid) ? undefined : true), 50);
   });
 });

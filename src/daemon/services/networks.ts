@@ -1,5 +1,6 @@
 /** Networks: observe the host, plan, apply with rollback, persist, report the host's truth. */
 import { createHash } from "node:crypto";
+import { dirname } from "node:path";
 import { chmodSync, mkdirSync, readFileSync, rmdirSync, rmSync, statSync } from "node:fs";
 import { KvmgrError, notFound } from "../../api/errors.js";
 import type { Network, NetworkCreate, PortForwardCreate, PortForwardView } from "../../api/network.js";
@@ -32,9 +33,14 @@ import { analyzeForeignFirewall, commentOf, renderForeignFix, renderForeignRemov
 import type { Mutex } from "../util/mutex.js";
 import { Forwarding } from "./forwarding.js";
 
-/** Where a daemon's networks keep the files their dnsmasq reads unprivileged (one directory per state directory). */
-export function dnsmasqPublicDir(stateDir: string): string {
-  return `/run/kvmgr/dnsmasq/${createHash("sha256").update(stateDir).digest("hex").slice(0, 16)}`;
+/**
+ * Where a daemon's networks keep the files their dnsmasq reads unprivileged (one directory
+ * per state directory, outside the 0700 state directory). A lab's go inside the lab's run
+ * directory, so `kvmgr lab delete` takes them along.
+ */
+export function dnsmasqPublicDir(stateDir: string, lab: string | null): string {
+  const id = createHash("sha256").update(stateDir).digest("hex").slice(0, 16);
+  return lab === null ? `/run/kvmgr/dnsmasq/${id}` : `${labRunDir(lab)}/dnsmasq/${id}`;
 }
 
 /** What the host looks like now, read once per request. */
@@ -69,7 +75,7 @@ export class NetworksService {
     private readonly lock: Mutex,
   ) {
     this.forwarding = new Forwarding(ctx);
-    this.publicDir = dnsmasqPublicDir(ctx.stateDir);
+    this.publicDir = dnsmasqPublicDir(ctx.stateDir, ctx.lab);
   }
 
   setVmDirectory(d: VmDirectory): void {
@@ -301,7 +307,7 @@ export class NetworksService {
     if (needsDnsmasq(spec)) {
       // World-readable (dnsmasq reads the hosts file as nobody); /run/kvmgr holds only such files.
       mkdirSync(this.publicDir, { recursive: true, mode: 0o755 });
-      for (const d of ["/run/kvmgr", "/run/kvmgr/dnsmasq", this.publicDir]) chmodSync(d, 0o755);
+      for (let d = this.publicDir; d.startsWith("/run/kvmgr"); d = dirname(d)) chmodSync(d, 0o755);
     }
     // Whatever a crash left half-made is removed first, so start always begins clean.
     await undoSteps(this.deps(), planNetworkStop(spec, paths, n.runtime?.moved ?? null));
