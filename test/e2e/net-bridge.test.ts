@@ -11,9 +11,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Network } from "../../src/api/network.js";
 import type { Vm } from "../../src/api/vm.js";
-import { startLabDaemon, type LabDaemon } from "../../src/testing/lab.js";
+import { startLabDaemon, until, type LabDaemon } from "../../src/testing/lab.js";
 import { SerialConsole, serialPath } from "../../src/testing/serial.js";
-import { guestHas, labLinks, labRoutes, pings, vmAddress } from "../../src/testing/net-checks.js";
+import { guestHas, inLan, labLinks, labRoutes, pings, sysctl, vmAddress } from "../../src/testing/net-checks.js";
 
 const ROUTER = "172.16.0.1";
 const HOST = "172.16.31.7";
@@ -139,5 +139,37 @@ describe("bridge mode, PXE and the seed's live NIC move", () => {
     assert.equal(labRoutes(d.lab), before0.routes);
     assert.equal(labLinks(d.lab).some((l) => l.ifname === "br0"), false);
     assert.equal((await d.cli("host", "exec", "--", "ping", "-c1", "-W2", ROUTER)).code, 0);
+  });
+
+  test("a nat network started before bridge mode follows the default route onto br0 and back", async () => {
+    await d.ok("net", "create", "early", "--mode", "nat", "--subnet", "10.62.0.0/24");
+    await d.ok("net", "start", "early");
+    await d.ok("vm", "create", "nvm", "--image", "test-guest", "--network", "early,mac=52:54:00:0b:00:09", "--start");
+    con.nvm = await SerialConsole.open(serialPath(d.stateDir, "nvm"));
+    await con.nvm.waitForShell();
+    const ip = await vmAddress(d, "nvm", /^10\.62\.0\.\d+$/);
+    await guestHas(con.nvm, ip);
+    assert.equal((await con.nvm.run("(nc -ll -p 80 -e echo hello-from-nvm </dev/null >/dev/null 2>&1 &)")).code, 0);
+    await d.ok("net", "forward", "add", "early", "--host-port", "8080", "--vm", "nvm", "--port", "80");
+    const fromLan = () => until("the forward from the LAN", 15000, () => (inLan(d.lab, ["busybox", "nc", "-w", "2", HOST, "8080"]).out.includes("hello-from-nvm") ? true : undefined), 300);
+    await fromLan();
+    assert.equal(await pings(con.nvm, ROUTER), true, "out through eth0");
+
+    await d.ok("net", "create", "lan2", "--mode", "bridge", "--uplink", "eth0");
+    await d.ok("net", "start", "lan2");
+    assert.match(labRoutes(d.lab), /^default via 172\.16\.0\.1 dev br0/m);
+    assert.equal(sysctl(d.lab, "net.ipv4.conf.br0.forwarding"), "1");
+    assert.equal(await pings(con.nvm, ROUTER), true, "out through br0 now");
+    await fromLan();
+
+    await d.ok("net", "stop", "lan2");
+    assert.equal(sysctl(d.lab, "net.ipv4.conf.eth0.forwarding"), "1");
+    assert.equal(await pings(con.nvm, ROUTER), true, "out through eth0 again");
+    await fromLan();
+
+    con.nvm.close();
+    await d.ok("vm", "delete", "nvm", "--force");
+    for (const n of ["early", "lan2"]) await d.ok("net", "delete", n);
+    assert.equal(sysctl(d.lab, "net.ipv4.conf.eth0.forwarding"), "0", "eth0's forwarding as it was");
   });
 });

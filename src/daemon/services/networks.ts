@@ -359,7 +359,35 @@ export class NetworksService {
       await removeTableIfEmpty(this.ctx.run, this.ctx.ns).catch(() => undefined);
       throw e;
     }
+    if (runtime.moved) await this.followUplinkMove(runtime.moved.dev, runtime.moved.bridge);
     return this.finishStart(n, runtime);
+  }
+
+  /**
+   * A bridge-mode network took `from`'s addresses and routes onto `to` (or gave them back):
+   * nat and routed networks that follow the default route (no --uplink) now go out by `to`,
+   * and their forwarding and port-forward rules go along. (libvirt turns forwarding on for
+   * every interface and never meets this; kvmgr keeps it per interface.)
+   */
+  private async followUplinkMove(from: string, to: string): Promise<void> {
+    try {
+      let moved = 0;
+      for (const o of this.ctx.store.listNetworks()) {
+        if (!o.active || !o.runtime || o.spec.uplink !== null || o.runtime.outIface !== from) continue;
+        await this.forwarding.enable([to]);
+        const next: StoredNetwork = { ...o, runtime: { ...o.runtime, outIface: to, forwarding: [o.spec.bridge, ...(to !== o.spec.bridge ? [to] : [])] } };
+        this.ctx.store.putNetwork(next);
+        await this.applyFirewall(next);
+        moved++;
+      }
+      if (moved > 0) {
+        await this.forwarding.release([from], this.forwardingNeededBy(""));
+        this.ctx.log.info({ from, to, networks: moved }, "networks follow the default route to its new interface");
+      }
+    } catch (err) {
+      // The bridge network itself is fine; `net show` and doctor tell what is still missing.
+      this.ctx.log.warn({ err, from, to }, "could not move nat/routed networks to the new uplink interface");
+    }
   }
 
   private async finishStart(n: StoredNetwork, runtime: NetworkRuntime): Promise<Network> {
@@ -405,6 +433,8 @@ export class NetworksService {
       await this.forwarding.release(n.runtime.forwarding, this.forwardingNeededBy(n.spec.name)).catch((e: unknown) => failures.push(e));
     }
     failures.push(...(await undoSteps(this.deps(), planNetworkStop(n.spec, this.paths(n.spec.name), n.runtime?.moved ?? null))));
+    const moved = n.runtime?.moved;
+    if (moved) await this.followUplinkMove(moved.bridge, moved.dev);
     await removeTableIfEmpty(this.ctx.run, this.ctx.ns).catch((e: unknown) => failures.push(e));
     this.appliedNft.delete(n.spec.name);
     this.ctx.store.putNetwork({ spec: n.spec, active: false, runtime: null });
