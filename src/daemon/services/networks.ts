@@ -25,6 +25,7 @@ import { readLeases } from "../../host/dnsmasq/leases.js";
 import { observeDhcpListeners, servesBridge } from "../../host/dhcp-listeners.js";
 import { observeDefaultRouteDev, observeLinks, observeRoutes, observeUplink, type LinkInfo } from "../../host/iproute/links.js";
 import { applyNft, kvmgrChains, observeRuleset, removeTableIfEmpty } from "../../host/nft/nft.js";
+import type { NftRuleset } from "../../core/model/nft-json.js";
 import { isOurProcessAlive, readPidFile } from "../../host/proc.js";
 import { labRunDir } from "../../host/netns.js";
 import type { DaemonContext } from "../context.js";
@@ -47,6 +48,8 @@ export function dnsmasqPublicDir(stateDir: string, lab: string | null): string {
 interface Observed {
   links: LinkInfo[];
   chains: Set<string>;
+  /** the whole ruleset, other programs' tables too */
+  ruleset: NftRuleset;
 }
 
 /** What networks need to know of VMs (the VM service answers; networks know no VMs). */
@@ -122,7 +125,7 @@ export class NetworksService {
 
   private async observe(): Promise<Observed> {
     const [links, rs] = await Promise.all([observeLinks(this.ctx.run, this.ctx.ns), observeRuleset(this.ctx.run, this.ctx.ns)]);
-    return { links, chains: new Set(kvmgrChains(rs)) };
+    return { links, chains: new Set(kvmgrChains(rs)), ruleset: rs };
   }
 
   dnsmasqPid(spec: NetworkSpec): number | null {
@@ -269,7 +272,9 @@ export class NetworksService {
   private async startLocked(name: string): Promise<Network> {
     const n = this.get(name);
     const { spec } = n;
-    let o = await this.observe();
+    // Read together: the host as it is, and who else serves DHCP there.
+    const [o0, dhcpListeners] = await Promise.all([this.observe(), needsDnsmasq(spec) ? observeDhcpListeners(this.ctx.run, this.ctx.ns) : Promise.resolve([])]);
+    let o = o0;
     if (n.active && this.isUp(spec, o)) return this.view(n, o);
     // Re-adoption: everything runs but some of kvmgr's chains are gone: put back the rules only.
     if (n.active && n.runtime && this.linksUp(spec, o.links)) {
@@ -292,7 +297,7 @@ export class NetworksService {
       throw new KvmgrError("KVMGR_ERR_NET_CONFLICT", `An interface named '${spec.bridge}' already exists on the host and is not kvmgr's.`);
     }
     if (needsDnsmasq(spec)) {
-      const other = (await observeDhcpListeners(this.ctx.run, this.ctx.ns)).find((l) => servesBridge(l, spec.bridge) && (l.pid === null || l.pid !== this.dnsmasqPid(spec)));
+      const other = dhcpListeners.find((l) => servesBridge(l, spec.bridge) && (l.pid === null || l.pid !== this.dnsmasqPid(spec)));
       if (other) {
         const who = other.process ? `${other.process}${other.pid !== null ? ` (pid ${other.pid})` : ""}` : "another program";
         const where = other.device ? `on ${other.device}` : "on every interface";
@@ -309,10 +314,15 @@ export class NetworksService {
       mkdirSync(this.publicDir, { recursive: true, mode: 0o755 });
       for (let d = this.publicDir; d.startsWith("/run/kvmgr"); d = dirname(d)) chmodSync(d, 0o755);
     }
-    // Whatever a crash left half-made is removed first, so start always begins clean.
-    await undoSteps(this.deps(), planNetworkStop(spec, paths, n.runtime?.moved ?? null));
-    if (n.runtime) await this.forwarding.release(n.runtime.forwarding, this.forwardingNeededBy(name));
-    o = await this.observe();
+    // Whatever a crash left half-made is removed first, so start always begins clean. A network
+    // stopped cleanly with nothing of it on the host (the usual start) has nothing to remove.
+    const leftovers =
+      n.active || n.runtime !== null || o.links.some((l) => l.name === spec.bridge) || networkChains(name).some((c) => o.chains.has(c)) || this.dnsmasqPid(spec) !== null;
+    if (leftovers) {
+      await undoSteps(this.deps(), planNetworkStop(spec, paths, n.runtime?.moved ?? null));
+      if (n.runtime) await this.forwarding.release(n.runtime.forwarding, this.forwardingNeededBy(name));
+      o = await this.observe();
+    }
 
     let uplink = null;
     if (spec.mode === "bridge" && spec.uplink !== null) {
@@ -360,7 +370,7 @@ export class NetworksService {
       throw e;
     }
     if (runtime.moved) await this.followUplinkMove(runtime.moved.dev, runtime.moved.bridge);
-    return this.finishStart(n, runtime);
+    return this.finishStart(n, runtime, o.ruleset);
   }
 
   /**
@@ -390,9 +400,10 @@ export class NetworksService {
     }
   }
 
-  private async finishStart(n: StoredNetwork, runtime: NetworkRuntime): Promise<Network> {
+  /** `before`: the ruleset read before this start changed kvmgr's table (other programs' tables are as they were). */
+  private async finishStart(n: StoredNetwork, runtime: NetworkRuntime, before?: NftRuleset): Promise<Network> {
     try {
-      runtime = { ...runtime, foreign: await this.letThroughForeign(n.spec) };
+      runtime = { ...runtime, foreign: await this.letThroughForeign(n.spec, before) };
     } catch (err) {
       // The network runs; `host doctor` names what still drops its traffic.
       this.ctx.log.warn({ err, network: n.spec.name }, "could not add accepts to other programs' firewall chains");
@@ -573,8 +584,8 @@ export class NetworksService {
    * Other programs' chains that drop this network's traffic (Docker, firewalld, ufw) get
    * narrow accepts of kvmgr at their top, in one transaction; returns what was added.
    */
-  async letThroughForeign(spec: NetworkSpec): Promise<ForeignRule[]> {
-    const rs = await observeRuleset(this.ctx.run, this.ctx.ns);
+  async letThroughForeign(spec: NetworkSpec, observed?: NftRuleset): Promise<ForeignRule[]> {
+    const rs = observed ?? (await observeRuleset(this.ctx.run, this.ctx.ns));
     const todo = analyzeForeignFirewall(rs, [this.doctorView(spec)]).filter((f) => f.fixable);
     const open = todo.filter((f) => !f.fixed);
     if (open.length > 0) {
