@@ -1,6 +1,15 @@
 /** Wire types of the managed host (lab or real). */
 import { Type, type Static } from "@sinclair/typebox";
 
+/** Where new disk images go and the room there (the wizard's "N GiB available"). */
+export const HostStorage = Type.Object({
+  dir: Type.String(),
+  /** bytes a new image may still take */
+  freeBytes: Type.Integer({ minimum: 0 }),
+  totalBytes: Type.Integer({ minimum: 0 }),
+});
+export type HostStorage = Static<typeof HostStorage>;
+
 export const HostInfo = Type.Object({
   mode: Type.Union([Type.Literal("lab"), Type.Literal("host")]),
   lab: Type.Union([Type.String(), Type.Null()]),
@@ -31,6 +40,7 @@ export const HostInfo = Type.Object({
   /** the same table as `nft -j` objects (chains and rules) */
   nftablesJson: Type.Array(Type.Unknown()),
   dnsmasq: Type.Array(Type.Object({ network: Type.String(), pid: Type.Integer() })),
+  storage: HostStorage,
   version: Type.String(),
 });
 export type HostInfo = Static<typeof HostInfo>;

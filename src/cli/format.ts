@@ -22,3 +22,13 @@ export function printFields(obj: Record<string, unknown>): void {
     process.stdout.write(`${(k + ":").padEnd(width + 2)}${shown}\n`);
   }
 }
+
+const MiB = 1024 * 1024;
+
+/** 1.5 GiB, 12.0 MiB, 3.2 KiB, 17 B */
+export function formatBytes(n: number): string {
+  if (n >= 1 << 30) return `${(n / (1 << 30)).toFixed(1)} GiB`;
+  if (n >= MiB) return `${(n / MiB).toFixed(1)} MiB`;
+  if (n >= 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${n} B`;
+}

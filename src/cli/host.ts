@@ -2,7 +2,7 @@
 import { spawn } from "node:child_process";
 import { Command } from "commander";
 import { clientOf, wantsJson } from "./context.js";
-import { printJson, printTable } from "./format.js";
+import { formatBytes, printJson, printTable } from "./format.js";
 
 export function hostCommand(): Command {
   const host = new Command("host").description("the managed host (lab or real)");
@@ -34,6 +34,7 @@ export function hostCommand(): Command {
       if (wantsJson(cmd)) return printJson(h);
       process.stdout.write(`managing: ${h.mode === "lab" ? `lab ${h.lab} (netns ${h.netns}, LAN ${h.lanNetns})` : "the real host"}\n`);
       process.stdout.write(`accel:    ${h.accel} — ${h.accelReason}\nip_forward: ${h.ipForward ? "on" : "off"}\n`);
+      process.stdout.write(`disks:    ${h.storage.dir}, ${formatBytes(h.storage.freeBytes)} free of ${formatBytes(h.storage.totalBytes)}\n`);
       printTable(["BRIDGE", "UP", "ADDRESSES", "PORTS"], h.bridges.map((b) => [b.name, b.up ? "yes" : "no", b.addresses.join(",") || "-", b.ports.join(",") || "-"]));
       const fwdOn = Object.entries(h.forwarding).filter(([, on]) => on).map(([i]) => i);
       process.stdout.write(`forwarding on: ${fwdOn.join(", ") || "none"}\n`);

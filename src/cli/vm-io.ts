@@ -7,7 +7,7 @@ import type { ExecRequest } from "../api/vm-io.js";
 import type { Vm } from "../api/vm.js";
 import type { KvmgrClient } from "../client/client.js";
 import { clientOf, wantsJson } from "./context.js";
-import { printJson } from "./format.js";
+import { formatBytes, printJson } from "./format.js";
 
 /** Ctrl-] leaves the console, as in telnet and virsh. */
 const ESCAPE = 0x1d;
@@ -96,17 +96,9 @@ export function runConsole(ws: WebSocket, io: ConsoleIo, o: { lingerMs: number; 
   });
 }
 
-const MiB = 1024 * 1024;
-
-function bytes(n: number): string {
-  if (n >= 1 << 30) return `${(n / (1 << 30)).toFixed(1)} GiB`;
-  if (n >= MiB) return `${(n / MiB).toFixed(1)} MiB`;
-  if (n >= 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  return `${n} B`;
-}
 
 function rate(n: number | null): string {
-  return n === null ? "-" : `${bytes(n)}/s`;
+  return n === null ? "-" : `${formatBytes(n)}/s`;
 }
 
 function pct(n: number | null): string {
@@ -117,14 +109,14 @@ function printSample(vm: string, s: VmStatsSample): void {
   const out: string[] = [`vm:      ${vm} (pid ${s.pid}, ${new Date(s.time).toISOString()})`];
   const vcpus = s.vcpus.map((c) => `vcpu${c.index} ${pct(c.cpuPercent)}`).join(", ");
   out.push(`cpu:     ${pct(s.cpuPercent)} of one host core${vcpus ? ` (${vcpus})` : ""}; ${s.cpuSeconds.toFixed(1)} s in all`);
-  out.push(`memory:  ${bytes(s.memory.rssBytes)} resident, ${bytes(s.memory.configuredBytes)} configured`);
+  out.push(`memory:  ${formatBytes(s.memory.rssBytes)} resident, ${formatBytes(s.memory.configuredBytes)} configured`);
   for (const n of s.nics) {
     out.push(
-      `nic ${n.index}:   ${n.network} ${n.mac} (${n.tap}): rx ${bytes(n.rxBytes)} ${n.rxPackets} pkts ${rate(n.rxBytesPerSec)}, tx ${bytes(n.txBytes)} ${n.txPackets} pkts ${rate(n.txBytesPerSec)}`,
+      `nic ${n.index}:   ${n.network} ${n.mac} (${n.tap}): rx ${formatBytes(n.rxBytes)} ${n.rxPackets} pkts ${rate(n.rxBytesPerSec)}, tx ${formatBytes(n.txBytes)} ${n.txPackets} pkts ${rate(n.txBytesPerSec)}`,
     );
   }
   for (const d of s.disks) {
-    out.push(`disk:    ${d.device}: read ${bytes(d.rdBytes)} (${d.rdOps} ops) ${rate(d.rdBytesPerSec)}, written ${bytes(d.wrBytes)} (${d.wrOps} ops) ${rate(d.wrBytesPerSec)}`);
+    out.push(`disk:    ${d.device}: read ${formatBytes(d.rdBytes)} (${d.rdOps} ops) ${rate(d.rdBytesPerSec)}, written ${formatBytes(d.wrBytes)} (${d.wrOps} ops) ${rate(d.wrBytesPerSec)}`);
   }
   process.stdout.write(out.join("\n") + "\n");
 }
@@ -133,7 +125,7 @@ function sampleLine(s: VmStatsSample): string {
   const rx = s.nics.reduce((a, n) => a + (n.rxBytesPerSec ?? 0), 0);
   const tx = s.nics.reduce((a, n) => a + (n.txBytesPerSec ?? 0), 0);
   const time = new Date(s.time).toISOString().slice(11, 19);
-  return `${time}  cpu ${pct(s.cpuPercent).padStart(8)}  rss ${bytes(s.memory.rssBytes).padStart(10)}  net rx ${rate(rx).padStart(12)} tx ${rate(tx).padStart(12)}\n`;
+  return `${time}  cpu ${pct(s.cpuPercent).padStart(8)}  rss ${formatBytes(s.memory.rssBytes).padStart(10)}  net rx ${rate(rx).padStart(12)} tx ${rate(tx).padStart(12)}\n`;
 }
 
 async function latestSample(c: KvmgrClient, name: string): Promise<VmStatsSample> {

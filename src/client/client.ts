@@ -1,7 +1,7 @@
 /** Typed client of the kvmgr API, over the daemon's unix socket or HTTP with a token. */
 import { request, type IncomingMessage } from "node:http";
 import { KvmgrError, isErrorCode, type ApiErrorBody } from "../api/errors.js";
-import type { DoctorReport, HostInfo } from "../api/host.js";
+import type { DoctorReport, HostInfo, HostStorage } from "../api/host.js";
 import type { Lease, Network, NetworkCreate, PortForwardCreate, PortForwardView } from "../api/network.js";
 import type { OsInfo, Snapshot, Vm, VmClone, VmCreate, VmEdit } from "../api/vm.js";
 import type { VmStats } from "../api/stats.js";
@@ -165,6 +165,7 @@ export class KvmgrClient {
   moveNic = (name: string, mac: string, network: string) => this.call<Vm>("POST", `/v1/vms/${this.n(name)}/nics/move`, { mac, network });
 
   host = () => this.call<HostInfo>("GET", "/v1/host");
+  hostStorage = () => this.call<HostStorage>("GET", "/v1/host/storage");
   doctor = (fix: boolean) => (fix ? this.call<DoctorReport>("POST", "/v1/host/doctor/fix") : this.call<DoctorReport>("GET", "/v1/host/doctor"));
 
   /** Runs a command in the guest through its agent. */

@@ -3,6 +3,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { statfsSync } from "node:fs";
 import type { Network } from "../../src/api/network.js";
 import type { Vm } from "../../src/api/vm.js";
 import type { HostInfo } from "../../src/api/host.js";
@@ -28,6 +29,12 @@ describe("foundation slice in a lab", () => {
     const host = await d.json<HostInfo>("host", "show");
     assert.equal(host.mode, "lab");
     assert.equal(host.netns, d.lab);
+    // Room for disks, as the wizard shows it: the file system of the disks directory.
+    const fs = statfsSync(d.stateDir);
+    assert.equal(host.storage.dir, `${d.stateDir}/disks`);
+    assert.equal(host.storage.totalBytes, fs.blocks * fs.bsize);
+    assert.ok(host.storage.freeBytes > 0 && host.storage.freeBytes <= host.storage.totalBytes);
+    assert.match(await d.ok("host", "show"), /^disks: +\S+, [\d.]+ [KMGT]?i?B free of [\d.]+ [KMGT]?i?B$/m);
     const addr = await d.ok("host", "exec", "--", "ip", "-4", "-br", "addr", "show", "eth0");
     assert.match(addr, /172\.16\.31\.7\/16/);
     const ping = await d.cli("host", "exec", "--", "ping", "-c1", "-W2", "172.16.0.1");

@@ -213,6 +213,15 @@ describe("web UI", () => {
     await page.getByRole("heading", { name: /Step 4 of 5/ }).waitFor();
     // No disk: the kernel runs from its initrd.
     assert.equal(await focusedName(page), "", "the disk checkbox has the focus");
+    // The room for disks is shown, and a disk larger than it is flagged as soon as it is typed.
+    await page.getByTestId("wiz-free").getByText(/available in \//).waitFor();
+    await page.keyboard.press("Tab");
+    assert.equal(await focusedId(), "wiz-disk");
+    await page.keyboard.press("Control+A");
+    await page.keyboard.type("99999999");
+    await page.getByTestId("wiz-space-early").getByText(/is larger than the free space/).waitFor();
+    await b.shot("wizard-space");
+    await page.keyboard.press("Shift+Tab");
     await page.keyboard.press("Space");
     assert.equal(await page.getByRole("checkbox", { name: "Create a disk image for the VM" }).isChecked(), false);
     await tabTo(page, "Forward");

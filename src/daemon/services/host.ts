@@ -1,5 +1,8 @@
 /** The managed host as one view: the seed's `brctl show`, `ip link`, forwarding and firewall. */
-import type { HostInfo } from "../../api/host.js";
+import { existsSync } from "node:fs";
+import { dirname } from "node:path";
+import type { HostInfo, HostStorage } from "../../api/host.js";
+import { diskSpace } from "../../host/disk/images.js";
 import { NFT_FAMILY, NFT_TABLE } from "../../core/render/nft-ruleset.js";
 import { observeLinks } from "../../host/iproute/links.js";
 import { listKvmgrTable } from "../../host/nft/nft.js";
@@ -15,6 +18,13 @@ export class HostService {
     private readonly ctx: DaemonContext,
     private readonly networks: NetworksService,
   ) {}
+
+  /** The room for new disk images (read on the nearest existing directory: a GET creates nothing). */
+  storage(): HostStorage {
+    let dir = this.ctx.diskDir;
+    while (!existsSync(dir) && dirname(dir) !== dir) dir = dirname(dir);
+    return { dir: this.ctx.diskDir, ...diskSpace(dir) };
+  }
 
   async show(): Promise<HostInfo> {
     const [links, forwarding, nft, nftJson, accel] = await Promise.all([
@@ -46,6 +56,7 @@ export class HostService {
         const pid = this.networks.dnsmasqPid(n.spec);
         return pid === null ? [] : [{ network: n.spec.name, pid }];
       }),
+      storage: this.storage(),
       version: VERSION,
     };
   }

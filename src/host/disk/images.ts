@@ -61,8 +61,13 @@ export function imageSizes(path: string, format: string): { virtualSizeBytes: nu
 
 /** Bytes an unprivileged writer may still use on the file system of `dir`. */
 export function freeBytes(dir: string): number {
+  return diskSpace(dir).freeBytes;
+}
+
+/** The file system of `dir`: what is still free (to an unprivileged writer) and its size. */
+export function diskSpace(dir: string): { freeBytes: number; totalBytes: number } {
   const s = statfsSync(dir);
-  return s.bavail * s.bsize;
+  return { freeBytes: s.bavail * s.bsize, totalBytes: s.blocks * s.bsize };
 }
 
 export interface ImageSnapshot {

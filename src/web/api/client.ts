@@ -3,7 +3,7 @@
  * over fetch, with the daemon's token as a Bearer header. Wire types come from src/api.
  */
 import type { ApiErrorBody } from "../../api/errors.js";
-import type { HostInfo } from "../../api/host.js";
+import type { HostInfo, HostStorage } from "../../api/host.js";
 import type { Lease, Network, NetworkCreate } from "../../api/network.js";
 import type { Vm } from "../../api/vm.js";
 import type { OsInfo, PortForward, PortForwardCreate, VmCreateFull, VmEdit, VmStats } from "./extra-types.js";
@@ -139,4 +139,5 @@ export class Api {
 
   osList = (search: string) => this.call<OsInfo[]>("GET", `/v1/os${search ? `?search=${n(search)}` : ""}`);
   host = () => this.call<HostInfo>("GET", "/v1/host");
+  hostStorage = () => this.call<HostStorage>("GET", "/v1/host/storage");
 }

@@ -34,6 +34,12 @@ export function useHost() {
   return useQuery({ queryKey: keys.host, queryFn: () => api.host(), refetchInterval: usePollInterval(3000) });
 }
 
+/** Room for new disks; read when the wizard's storage step shows, and again every 10 s there. */
+export function useHostStorage() {
+  const api = useApi();
+  return useQuery({ queryKey: keys.storage, queryFn: () => api.hostStorage(), refetchInterval: 10000 });
+}
+
 /** A mutation that refreshes the VM and network lists when done (they show each other). */
 export function useApiMutation<V, R>(fn: (api: Api, v: V) => Promise<R>): UseMutationResult<R, ApiError, V> {
   const api = useApi();

@@ -6,5 +6,6 @@ export const keys = {
   network: (name: string) => ["networks", name] as const,
   forwards: (name: string) => ["networks", name, "forwards"] as const,
   host: ["host"] as const,
+  storage: ["host", "storage"] as const,
   os: (search: string) => ["os", search] as const,
 };

@@ -319,6 +319,8 @@ export const en = {
   "wiz.sparseHelp": "Takes space only as the guest writes.",
   "wiz.fullHelp": "Takes the whole size on disk now; faster writes later.",
   "wiz.spaceTitle": "Not enough free space",
+  "wiz.freeSpace": "{free} available in {dir}.",
+  "wiz.tooBig": "The disk ({size}) is larger than the free space in {dir} ({free}). You may still create it; Begin Installation asks once more.",
   "wiz.createAnyway": "Create it anyway",
   "wiz.storageImport": "The VM uses the imported disk {path}.",
   "wiz.storageTest": "The test guest runs from memory and needs no disk.",

@@ -321,6 +321,8 @@ export const zh: Record<MessageKey, string> = {
   "wiz.sparseHelp": "仅在客户机写入时占用空间。",
   "wiz.fullHelp": "立即占用全部空间；之后写入更快。",
   "wiz.spaceTitle": "可用空间不足",
+  "wiz.freeSpace": "{dir} 中可用 {free}。",
+  "wiz.tooBig": "磁盘（{size}）大于 {dir} 的可用空间（{free}）。仍可创建；“开始安装”时会再确认一次。",
   "wiz.createAnyway": "仍然创建",
   "wiz.storageImport": "虚拟机使用导入的磁盘 {path}。",
   "wiz.storageTest": "测试客户机在内存中运行，不需要磁盘。",

@@ -8,7 +8,7 @@ import { Link, useLocation } from "wouter";
 import { useQuery } from "@tanstack/react-query";
 import { VmCreate } from "../../../api/vm.js";
 import { useApi } from "../../auth.js";
-import { keys, useApiMutation, useNetworks } from "../../api/hooks.js";
+import { keys, useApiMutation, useHostStorage, useNetworks } from "../../api/hooks.js";
 import { ApiError } from "../../api/client.js";
 import type { OsInfo } from "../../api/extra-types.js";
 import { stepOfField, wizardBody, type Source, type WizardState } from "./body.js";
@@ -381,6 +381,7 @@ function StorageStep({ s, set, errorFor = () => null, warning, onForce, busy }: 
           </Field>
         </div>
       ) : null}
+      {s.disk && !warning ? <FreeSpace sizeGiB={Number(s.diskGiB)} /> : null}
       {warning ? (
         <div className="warning" role="alert">
           <strong>{t("wiz.spaceTitle")}</strong>
@@ -391,6 +392,27 @@ function StorageStep({ s, set, errorFor = () => null, warning, onForce, busy }: 
         </div>
       ) : null}
     </>
+  );
+}
+
+/** virt-manager's "N GiB available in the default location", and the seed's warning as soon as the size is too large. */
+function FreeSpace({ sizeGiB }: { sizeGiB: number }) {
+  const { t } = useI18n();
+  const storage = useHostStorage();
+  if (!storage.data) return null;
+  const { dir, freeBytes } = storage.data;
+  const size = Number.isFinite(sizeGiB) && sizeGiB > 0 ? sizeGiB * 2 ** 30 : 0;
+  if (size > freeBytes) {
+    return (
+      <p className="warning" role="status" data-testid="wiz-space-early">
+        {t("wiz.tooBig", { size: formatBytes(size), free: formatBytes(freeBytes), dir })}
+      </p>
+    );
+  }
+  return (
+    <p className="muted" data-testid="wiz-free">
+      {t("wiz.freeSpace", { free: formatBytes(freeBytes), dir })}
+    </p>
   );
 }
 
