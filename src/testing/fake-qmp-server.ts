@@ -12,6 +12,7 @@
 import * as fs from "node:fs";
 import * as net from "node:net";
 import { JsonLineFramer, QGA_SENTINEL, type QmpGreeting } from "../host/qemu/qmp-protocol.js";
+import { untilTrue } from "./until.js";
 
 /** Return this from a handler to send no reply at all (e.g. to provoke a client timeout). */
 export const NO_REPLY: unique symbol = Symbol("NO_REPLY");
@@ -76,23 +77,6 @@ export interface FakeQmpServerOptions {
   status?: string;
 }
 
-/** Options for {@link waitUntil}. */
-export interface WaitUntilOptions {
-  timeoutMs?: number;
-  intervalMs?: number;
-  message?: string;
-}
-
-/** Poll `predicate` until true, or reject once the deadline passes. */
-export async function waitUntil(predicate: () => boolean, options: WaitUntilOptions = {}): Promise<void> {
-  const timeoutMs = options.timeoutMs ?? 2_000;
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() >= deadline)
-      throw new Error(options.message ?? `condition not met within ${timeoutMs} ms`);
-    await new Promise<void>((resolve) => setTimeout(resolve, options.intervalMs ?? 5));
-  }
-}
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
@@ -172,10 +156,7 @@ abstract class FakeSocketServer {
   ): Promise<ReceivedCommand> {
     const count = options.count ?? 1;
     const matching = (): ReceivedCommand[] => this.received.filter((c) => c.execute === execute);
-    await waitUntil(() => matching().length >= count, {
-      timeoutMs: options.timeoutMs ?? 2_000,
-      message: `fake server did not receive '${execute}' x${count}`,
-    });
+    await untilTrue(`the fake server to receive '${execute}' x${count}`, options.timeoutMs ?? 2_000, () => matching().length >= count);
     const hit = matching()[count - 1];
     if (!hit) throw new Error("unreachable");
     return hit;

@@ -6,7 +6,9 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, readdirSync, readFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { setTimeout as delay } from "node:timers/promises";
+import { until } from "./until.js";
+
+export { until };
 
 
 /** The `kvmgr` command as users run it (the launcher script, not node on the bundle). */
@@ -48,21 +50,6 @@ export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Pr
   });
 }
 
-/** Polls `fn` until it returns a value other than undefined, or throws after `timeoutMs`. */
-export async function until<T>(what: string, timeoutMs: number, fn: () => Promise<T | undefined> | T | undefined, stepMs = 100): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last instanceof Error ? `: ${last.message}` : ""}`);
-    await delay(stepMs);
-  }
-}
 
 /** PIDs of QEMU and dnsmasq processes whose command line mentions `dir`. */
 export function processesUsing(dir: string): { pid: number; cmd: string }[] {

@@ -4,6 +4,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import fc from "fast-check";
+import { untilTrue } from "../../src/testing/until.js";
 import {
   GuestAgentClient,
   QgaDisconnectedError,
@@ -16,7 +17,6 @@ import {
   FakeGuestAgentServer,
   FakeQmpError,
   NO_REPLY,
-  waitUntil,
   type FakeGuestAgentOptions,
 } from "../../src/testing/fake-qmp-server.js";
 
@@ -147,7 +147,7 @@ void describe("GuestAgentClient sync", () => {
       await server.waitForCommand("guest-get-time");
       server.dropConnections();
       await rejected;
-      await waitUntil(() => !ga.connected);
+      await untilTrue("!ga.connected", 2000, () => !ga.connected);
       await assert.rejects(ga.ping(), /not connected/);
       // Reconnecting is explicit and resyncs.
       await ga.connect();

@@ -12,7 +12,7 @@ import { QmpMonitor, type QmpDisconnectInfo } from "../../src/host/qemu/qmp-moni
 import { QmpCommands } from "../../src/host/qemu/qmp-commands.js";
 import { QmpCommandError, type QmpEvent } from "../../src/host/qemu/qmp-protocol.js";
 import { isOurProcessAlive, isProcessAlive } from "../../src/host/proc.js";
-import { waitUntil } from "../../src/testing/fake-qmp-server.js";
+import { untilTrue } from "../../src/testing/until.js";
 
 const QEMU = "qemu-system-x86_64";
 
@@ -87,17 +87,13 @@ void test("real QEMU: handshake, status, cont/stop, quit with SHUTDOWN and disco
       events.map((e) => e.event),
       ["RESUME", "STOP", "SHUTDOWN"],
     );
-    await waitUntil(() => !isProcessAlive(ourPid), {
-      timeoutMs: 10_000,
-      intervalMs: 20,
-      message: "QEMU did not exit after quit",
-    });
+    await untilTrue("QEMU to exit after quit", 10_000, () => !isProcessAlive(ourPid), 20);
   } finally {
     await mon.close();
     if (pid !== undefined && isOurProcessAlive(pid, sock)) {
       process.kill(pid, "SIGKILL");
       const victim = pid;
-      await waitUntil(() => !isProcessAlive(victim), { timeoutMs: 5_000 }).catch(() => undefined);
+      await untilTrue("QEMU to die", 5_000, () => !isProcessAlive(victim), 20).catch(() => undefined);
     }
     fs.rmSync(dir, { recursive: true, force: true });
   }

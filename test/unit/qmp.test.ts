@@ -5,6 +5,7 @@ import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import fc from "fast-check";
+import { untilTrue } from "../../src/testing/until.js";
 import {
   JsonLineFramer,
   QmpCommandError,
@@ -28,7 +29,6 @@ import {
   FakeQmpError,
   FakeQmpServer,
   NO_REPLY,
-  waitUntil,
   type FakeQmpServerOptions,
 } from "../../src/testing/fake-qmp-server.js";
 
@@ -297,13 +297,13 @@ void describe("fake QMP server", () => {
       const framer = new JsonLineFramer();
       const messages: QmpMessage[] = [];
       client.on("data", (c: Buffer) => messages.push(...framer.push(c).map(decodeMessage)));
-      await waitUntil(() => messages.length >= 1);
+      await untilTrue("messages.length >= 1", 2000, () => messages.length >= 1);
       assert.equal(messages[0]?.kind, "greeting");
       client.write(encodeCommand({ execute: "query-status", id: 1 }));
       client.write(encodeCommand({ execute: "qmp_capabilities", id: 2 }));
       client.write(encodeCommand({ execute: "qmp_capabilities", id: 3 }));
       client.write(encodeCommand({ execute: "query-status", id: 4 }));
-      await waitUntil(() => messages.length >= 5);
+      await untilTrue("messages.length >= 5", 2000, () => messages.length >= 5);
       assert.deepEqual(messages.slice(1), [
         {
           kind: "error",
@@ -414,7 +414,7 @@ void describe("QmpMonitor", () => {
       server.sendRaw(bytes.subarray(10, cut));
       server.sendRaw(bytes.subarray(cut));
       assert.deepEqual(await p, { v: "ünï" });
-      await waitUntil(() => events.length === 2);
+      await untilTrue("events.length === 2", 2000, () => events.length === 2);
       assert.deepEqual(events, ["RESET", "RESET"]);
     }));
 
@@ -453,7 +453,7 @@ void describe("QmpMonitor", () => {
       assert.equal(mon.pendingCount, 0);
       const { id } = await server.waitForCommand("hang");
       server.sendRaw(JSON.stringify({ return: "late", id }) + "\r\n");
-      await waitUntil(() => strays.length === 1);
+      await untilTrue("strays.length === 1", 2000, () => strays.length === 1);
       assert.equal(strays[0]?.kind, "return");
       assert.equal((await mon.execute<{ status: string }>("query-status")).status, "prelaunch");
     }));
@@ -593,7 +593,7 @@ void describe("QmpMonitor", () => {
         [true],
       );
       await assert.rejects(mon.connect(), QmpDisconnectedError);
-      await waitUntil(() => server.connectionCount === 0);
+      await untilTrue("server.connectionCount === 0", 2000, () => server.connectionCount === 0);
     }));
 
   void test("connect fails cleanly when the socket does not exist", async () => {
