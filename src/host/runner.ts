@@ -20,10 +20,22 @@ export interface Runner {
 }
 
 /** A host command failed; its argv and stderr travel in the details. */
+/** The program a command line runs, past an `ip netns exec NS` wrapper, with its first argument. */
+export function commandGist(argv: readonly string[]): string {
+  const inNs = argv[0] === "ip" && argv[1] === "netns" && argv[2] === "exec";
+  return argv.slice(inNs ? 4 : 0, inNs ? 6 : 2).join(" ");
+}
+
+/** The line of a program's stderr that says what went wrong (nft ends with a caret line). */
+export function stderrGist(stderr: string): string {
+  const lines = stderr.split("\n").map((l) => l.trim()).filter((l) => l !== "" && !/^[\s^~]+$/.test(l));
+  return lines.find((l) => /error/i.test(l)) ?? lines.at(-1) ?? "";
+}
+
 export class HostCommandError extends KvmgrError {
   constructor(argv: readonly string[], result: RunResult | null, cause?: unknown) {
-    const what = argv.slice(0, 4).join(" ");
-    const err = result?.stderr.trim().split("\n").slice(-1)[0] ?? String(cause);
+    const what = commandGist(argv);
+    const err = result ? stderrGist(result.stderr) || `exit code ${result.code ?? "?"}` : String(cause);
     super("KVMGR_ERR_HOST_COMMAND", `Host command '${what}' failed: ${err}`, {
       details: { argv: [...argv], code: result?.code ?? null, stderr: result?.stderr ?? "" },
       cause,

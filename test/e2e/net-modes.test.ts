@@ -125,8 +125,11 @@ describe("network modes: reachability from inside the guests", () => {
     assert.deepEqual(fw.map((f) => [f.vm, f.ip]), [["a", a]]);
     await until("the forward from the LAN", 15000, () => (inLan(d.lab, ["busybox", "nc", "-w", "2", HOST, "8080"]).out.includes("hello-from-a") ? true : undefined), 300);
     assert.equal(await tcpReaches(con.c!, HOST, 8080, "hello-from-a"), false, "c (another network) is not let in by a's forward");
+    const fromHost = () => d.cli("host", "exec", "--", "busybox", "nc", "-w", "2", HOST, "8080");
+    assert.match((await fromHost()).stdout, /hello-from-a/, "the host itself reaches the forward on its own address");
     await d.ok("net", "forward", "remove", "nat1", "--host-port", "8080");
     assert.doesNotMatch(inLan(d.lab, ["busybox", "nc", "-w", "2", HOST, "8080"]).out, /hello-from-a/);
+    assert.doesNotMatch((await fromHost()).stdout, /hello-from-a/);
     assert.doesNotMatch(nftRuleset(d.lab), /dport 8080/);
 
     // Forwarding is on for the bridge and the uplink only while a nat/routed network needs it.

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { applySteps } from "../../src/host/apply.js";
 import { hostNs } from "../../src/host/netns.js";
-import { RecordingRunner } from "../../src/host/runner.js";
+import { HostCommandError, RecordingRunner, commandGist, stderrGist } from "../../src/host/runner.js";
 import type { HostStep } from "../../src/core/plan/host-step.js";
 
 test("consecutive ip steps go to one `ip -n NS -b -` process", async () => {
@@ -48,4 +48,15 @@ test("a failing step rolls back what came before it, and the original error surf
 test("the real host runs commands without a namespace wrapper", () => {
   assert.deepEqual(hostNs(null).argv(["nft", "list", "ruleset"]), ["nft", "list", "ruleset"]);
   assert.deepEqual(hostNs("x").argv(["nft", "list", "ruleset"]), ["ip", "netns", "exec", "x", "nft", "list", "ruleset"]);
+});
+
+test("a failed host command is told by its program and the line that says what went wrong", () => {
+  assert.equal(commandGist(["ip", "netns", "exec", "lab1", "nft", "-f", "-"]), "nft -f");
+  assert.equal(commandGist(["ip", "-n", "lab1", "-b", "-"]), "ip -n");
+  const nft = "/dev/stdin:2:56-70: Error: invalid priority expression value in this context.\nadd chain inet kvmgr x { type nat hook output priority dstnat; }\n                                                       ^^^^^^^^^^^^^^^\n";
+  assert.equal(stderrGist(nft), "/dev/stdin:2:56-70: Error: invalid priority expression value in this context.");
+  assert.equal(stderrGist("first\nCannot find device \"kvbr9\"\n"), 'Cannot find device "kvbr9"');
+  const e = new HostCommandError(["ip", "netns", "exec", "lab1", "nft", "-f", "-"], { code: 1, stdout: "", stderr: nft });
+  assert.equal(e.message, "Host command 'nft -f' failed: /dev/stdin:2:56-70: Error: invalid priority expression value in this context.");
+  assert.match(new HostCommandError(["dnsmasq"], { code: 2, stdout: "", stderr: "" }).message, /exit code 2/);
 });

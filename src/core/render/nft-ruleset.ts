@@ -2,7 +2,7 @@
  * kvmgr's nftables rules for one network, as one `nft -f -` transaction. Pure.
  *
  * kvmgr owns the table `inet kvmgr` and nothing else. Each network has base chains of its
- * own (as incus does: `in-NET`, `fwd-NET`, `nat-pre-NET`, `nat-post-NET`), so a network's
+ * own (as incus does: `in-NET`, `fwd-NET`, `nat-pre-NET`, `nat-out-NET`, `nat-post-NET`), so a network's
  * rules are added, replaced and removed as a whole in one atomic transaction, without rule
  * handles, and no network's rules can disturb another's. Several base chains on one hook
  * all see a packet: each chain only matches traffic of its own bridge, and a packet must
@@ -13,7 +13,8 @@
  *   the forward hook when br_netfilter is active, as on every Docker host);
  * - internal, hostonly: nothing is forwarded in or out;
  * - nat: out from the subnet (to the uplink when one is named), in only when
- *   established/related or port-forwarded; masquerade of the subnet towards the outside;
+ *   established/related or port-forwarded (from the LAN side and from the host itself);
+ *   masquerade of the subnet towards the outside;
  * - routed: in to and out from the subnet, no NAT;
  * - guests reach the host only for DHCP, DNS (TFTP with PXE) and ICMP echo.
  * https://wiki.nftables.org/wiki-nftables/index.php/Quick_reference-nftables_in_10_minutes
@@ -52,13 +53,15 @@ export interface NetworkFirewall {
   inbound: string | null;
 }
 
-export type ChainRole = "in" | "fwd" | "nat-pre" | "nat-post";
-export const CHAIN_ROLES: readonly ChainRole[] = ["in", "fwd", "nat-pre", "nat-post"];
+export type ChainRole = "in" | "fwd" | "nat-pre" | "nat-out" | "nat-post";
+export const CHAIN_ROLES: readonly ChainRole[] = ["in", "fwd", "nat-pre", "nat-out", "nat-post"];
 
 const HOOKS: Record<ChainRole, string> = {
   in: "type filter hook input priority filter; policy accept;",
   fwd: "type filter hook forward priority filter; policy accept;",
   "nat-pre": "type nat hook prerouting priority dstnat; policy accept;",
+  // nft 1.0.6 (Debian 12) knows the name dstnat only on prerouting: -100 is its value.
+  "nat-out": "type nat hook output priority -100; policy accept;",
   "nat-post": "type nat hook postrouting priority srcnat; policy accept;",
 };
 
@@ -125,6 +128,9 @@ export function networkRules(fw: NetworkFirewall): Partial<Record<ChainRole, str
           // DNAT on the host's own addresses, for traffic from the LAN side only.
           const from = fw.inbound ? `iifname ${q(fw.inbound)}` : `iifname != ${br}`;
           out["nat-pre"] = fw.forwards.map((f) => `${from} fib daddr type local ${f.proto} dport ${f.hostPort} dnat ip to ${f.ip}:${f.port}`);
+          // And from the host itself, to any of its addresses but loopback (whose source
+          // address could not leave the host): `curl HOST:PORT` on the host works too.
+          out["nat-out"] = fw.forwards.map((f) => `fib daddr type local ip daddr != 127.0.0.0/8 ${f.proto} dport ${f.hostPort} dnat ip to ${f.ip}:${f.port}`);
         }
       }
       return out;
