@@ -440,9 +440,19 @@ describe("web UI", () => {
     await page.getByRole("list", { name: "Ports on the bridge" }).getByRole("link", { name: "web1" }).waitFor();
   });
 
-  test("shut the VM down from the UI", async () => {
+  test("shut the VM down from the UI; Force off asks first", async () => {
     await nav("Machines").click();
     const row = page.locator('tr[data-vm="web1"]');
+    // Force off asks: the safe answer has the focus, and Escape leaves the VM running.
+    await row.getByRole("button", { name: "Force off web1" }).click();
+    const ask = page.getByRole("dialog", { name: "Force off web1?" });
+    await ask.waitFor();
+    await ask.getByText("This pulls the power cord").waitFor();
+    assert.equal(await focusedName(page), "Cancel");
+    await b.shot("force-off-confirm");
+    await page.keyboard.press("Escape");
+    await ask.waitFor({ state: "hidden" });
+    assert.equal((await d.json<Vm>("vm", "show", "web1")).state, "running");
     // The ACPI power button: the guest powers itself off.
     await row.getByRole("button", { name: "Shut down web1" }).click();
     await row.locator('[data-state="shutoff"]').waitFor({ timeout: 30000 });
@@ -450,6 +460,15 @@ describe("web UI", () => {
     // The topology follows: the NIC has no tap any more.
     await nav("Topology").click();
     await page.locator("[data-nic-edge^='web1:']:not(.live)").waitFor({ state: "attached" });
+    // Started again, then forced off once confirmed: at once, whatever the guest is doing.
+    await nav("Machines").click();
+    await row.getByRole("button", { name: "Start web1" }).click();
+    await row.locator('[data-state="running"]').waitFor({ timeout: 30000 });
+    await row.getByRole("button", { name: "Force off web1" }).click();
+    await ask.getByRole("button", { name: "Force off" }).click();
+    await row.locator('[data-state="shutoff"]').waitFor({ timeout: 30000 });
+    await ask.waitFor({ state: "hidden" });
+    assert.equal((await d.json<Vm>("vm", "show", "web1")).state, "shutoff");
   });
 
   test("the host view shows bridges, links, NAT rules and dnsmasq", async () => {
