@@ -4,7 +4,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statfsSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statfsSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { OsInfo, Snapshot, Vm } from "../../src/api/vm.js";
@@ -84,6 +84,16 @@ describe("disks, snapshots, clones and install sources", () => {
     );
     const dup = await d.cli("vm", "create", "imp2", "--kernel", "/boot/none", "--import", base);
     assert.match(dup.stderr, /already a disk of VM 'imp'/);
+    // No guest writes a text file, nor kvmgr's own database behind a link: refused, nothing made.
+    const notes = join(tmp, "notes.txt");
+    writeFileSync(notes, "not a disk\n");
+    const text = await d.cli("vm", "create", "txt", "--kernel", "/boot/none", "--import", notes);
+    assert.match(text.stderr, /is not a disk image: it is raw data of 11 bytes/);
+    const dbLink = join(tmp, "db.img");
+    symlinkSync(join(d.stateDir, "kvmgr.db"), dbLink);
+    const own = await d.cli("vm", "create", "own", "--kernel", "/boot/none", "--import", dbLink);
+    assert.match(own.stderr, /belongs to the system or to kvmgr, and a guest never writes there/);
+    assert.deepEqual((await d.json<Vm[]>("vm", "list")).map((v) => v.name), ["imp"]);
     const copy = await d.json<Vm>("vm", "create", "cpy", "--kernel", "/boot/none", "--import", base, "--copy");
     const linked = await d.json<Vm>("vm", "create", "lnk", "--kernel", "/boot/none", "--import", base, "--linked");
     assert.notEqual(copy.disks[0]?.path, base);

@@ -121,10 +121,30 @@ describe("VM definitions", () => {
     throwsCode(() => validateVmCreate({ name: "v", disks: [{ import: "/nope.qcow2" }] }, ctx()), "KVMGR_ERR_INPUT_INVALID", /no image file \/nope.qcow2/);
     throwsCode(() => validateVmCreate({ name: "v", os: "nosuch" }, ctx()), "KVMGR_ERR_INPUT_INVALID", /no OS with the id 'nosuch'/);
     throwsCode(() => validateVmCreate({ name: "v", disks: [{ sizeBytes: 100 }] }, ctx()), "KVMGR_ERR_INPUT_INVALID", /between 1M and 64T/);
-    const images = new Map([["/a.img", { format: "raw", virtualSizeBytes: 1, allocatedBytes: 1 }]]);
+    const images = new Map([["/a.img", { format: "raw", virtualSizeBytes: 512, allocatedBytes: 512 }]]);
     const vms = [{ name: "other", nics: [], disks: [{ path: "/a.img", format: "raw", bus: "virtio" as const, owned: false, backing: null }] }];
     throwsCode(() => validateVmCreate({ name: "v", disks: [{ import: "/a.img" }] }, ctx({ images, vms })), "KVMGR_ERR_DISK_IN_USE", /already a disk of VM 'other'/);
     throwsCode(() => validateVmCreate({ name: "v", disks: [{ import: "/a.img", copy: true, linked: true }] }, ctx({ images })), "KVMGR_ERR_INPUT_INVALID", /copy or linked, not both/);
+    // a text file is no disk, in place or copied; a CD-ROM image may be any size
+    const text = new Map([["/home/u/notes.txt", { format: "raw", virtualSizeBytes: 1331, allocatedBytes: 4096 }]]);
+    for (const mode of [{}, { copy: true }, { linked: true }]) {
+      throwsCode(() => validateVmCreate({ name: "v", disks: [{ import: "/home/u/notes.txt", ...mode }] }, ctx({ images: text })), "KVMGR_ERR_INPUT_INVALID", /not a disk image: it is raw data of 1331 bytes/);
+    }
+    assert.equal(validateVmCreate({ name: "v", cdrom: "/home/u/notes.txt" }, ctx({ images: text })).spec.cdrom, "/home/u/notes.txt");
+    // the system's files and kvmgr's own are never written in place, also through a link; copies and overlays are fine
+    const sys = new Map([
+      ["/etc/disk.img", { format: "raw", virtualSizeBytes: 512, allocatedBytes: 512 }],
+      ["/srv/link.img", { format: "raw", virtualSizeBytes: 512, allocatedBytes: 512, realPath: "/state/kvmgr.db" }],
+      ["/state/disks/mine.qcow2", { format: "qcow2", virtualSizeBytes: 512, allocatedBytes: 512 }],
+      ["/srv/vm.qcow2", { format: "qcow2", virtualSizeBytes: 512, allocatedBytes: 512, realPath: "/srv/vm.qcow2" }],
+    ]);
+    const guarded = ctx({ images: sys, protectedDirs: ["/etc", "/state"] });
+    throwsCode(() => validateVmCreate({ name: "v", disks: [{ import: "/etc/disk.img" }] }, guarded), "KVMGR_ERR_INPUT_INVALID", /under \/etc, which belongs to the system or to kvmgr.*--copy/);
+    throwsCode(() => validateVmCreate({ name: "v", disks: [{ import: "/srv/link.img" }] }, guarded), "KVMGR_ERR_INPUT_INVALID", /\/srv\/link.img is \(\/state\/kvmgr.db\) under \/state/);
+    assert.equal(validateVmCreate({ name: "v", disks: [{ import: "/etc/disk.img", copy: true }] }, guarded).spec.disks[0]?.owned, true);
+    assert.equal(validateVmCreate({ name: "v", disks: [{ import: "/etc/disk.img", linked: true }] }, guarded).spec.disks[0]?.backing, "/etc/disk.img");
+    assert.equal(validateVmCreate({ name: "v", disks: [{ import: "/state/disks/mine.qcow2" }] }, guarded).spec.disks[0]?.path, "/state/disks/mine.qcow2");
+    assert.equal(validateVmCreate({ name: "v", disks: [{ import: "/srv/vm.qcow2" }] }, guarded).spec.disks[0]?.owned, false);
     // a file already in the disk directory is never overwritten: the next name is taken
     const p = validateVmCreate({ name: "v", disks: [{ sizeBytes: 1 << 20 }] }, ctx({ takenPaths: new Set(["/state/disks/v-disk0.qcow2"]) }));
     assert.equal(p.spec.disks[0]?.path, "/state/disks/v-disk1.qcow2");

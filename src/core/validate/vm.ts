@@ -66,6 +66,8 @@ export interface ImageProbe {
   format: string;
   virtualSizeBytes: number;
   allocatedBytes: number;
+  /** the file's path with every symbolic link resolved (where it really is) */
+  realPath?: string;
 }
 
 export interface VmContext {
@@ -81,7 +83,15 @@ export interface VmContext {
   images?: ReadonlyMap<string, ImageProbe | null>;
   /** the OS database */
   os?: (id: string) => OsInfo | null;
+  /**
+   * Directories whose files a VM never writes in place: the system's and kvmgr's own state
+   * (`diskDir` aside). Imports from them must be copies or linked overlays.
+   */
+  protectedDirs?: readonly string[];
 }
+
+/** The system's directories: none of their files is a disk image to be written by a guest. */
+export const SYSTEM_DIRS = ["/etc", "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/boot", "/proc", "/sys", "/dev", "/run", "/var/lib/dpkg"] as const;
 
 /** The definition and what must be done on the host to back it. */
 export interface VmPlan {
@@ -140,10 +150,30 @@ function newDiskPath(vm: string, taken: Set<string>, ctx: VmContext): string {
   }
 }
 
+const isUnder = (path: string, dir: string) => path === dir || path.startsWith(dir.endsWith("/") ? dir : `${dir}/`);
+
 function probeOf(path: string, field: string, ctx: VmContext): ImageProbe {
   const p = ctx.images?.get(path) ?? null;
   if (!p) throw invalid(field, `There is no image file ${path}.`);
   return p;
+}
+
+/** A disk holds whole sectors: raw data of another size is some other file (a text file, say). */
+function diskProbeOf(path: string, ctx: VmContext): ImageProbe {
+  const p = probeOf(path, "disks.import", ctx);
+  if (p.format === "raw" && p.virtualSizeBytes % 512 !== 0) {
+    throw invalid("disks.import", `${path} is not a disk image: it is raw data of ${p.virtualSizeBytes} bytes, not a whole number of 512-byte sectors.`);
+  }
+  return p;
+}
+
+/** Refuses an in-place import of a file the system or kvmgr itself owns: the guest would write it. */
+function checkWritableInPlace(path: string, probe: ImageProbe, ctx: VmContext): void {
+  const real = probe.realPath ?? path;
+  if (ctx.diskDir !== undefined && isUnder(real, ctx.diskDir)) return;
+  const dir = (ctx.protectedDirs ?? []).find((d) => isUnder(real, d));
+  if (dir === undefined) return;
+  throw invalid("disks.import", `${path} is${real === path ? "" : ` (${real})`} under ${dir}, which belongs to the system or to kvmgr, and a guest never writes there: import a copy (--copy) or a linked overlay (--linked).`);
 }
 
 /** The disks of the input, as definitions and the steps that make their files. */
@@ -170,7 +200,7 @@ function planDisks(vm: string, input: readonly DiskCreate[], os: OsInfo | null, 
     }
     if (d.sizeBytes !== undefined || d.alloc !== undefined) throw invalid("disks.sizeBytes", `${which}: an imported image keeps its size; resize it after.`);
     if (d.copy && d.linked) throw invalid("disks.linked", `${which}: an image is imported as a copy or linked, not both.`);
-    const src = probeOf(d.import, "disks.import", ctx);
+    const src = diskProbeOf(d.import, ctx);
     const user = otherVms.find((v) => v.disks.some((x) => x.path === d.import));
     if (d.copy) {
       const path = newDiskPath(vm, taken, ctx);
@@ -185,6 +215,7 @@ function planDisks(vm: string, input: readonly DiskCreate[], os: OsInfo | null, 
       if (user || existing.some((x) => x.path === d.import)) {
         throw new KvmgrError("KVMGR_ERR_DISK_IN_USE", `${d.import} is already a disk of VM '${user?.name ?? vm}'; import a copy (--copy) or a linked overlay (--linked).`, { field: "disks.import" });
       }
+      checkWritableInPlace(d.import, src, ctx);
       disks.push({ path: d.import, format: src.format, bus, owned: false, backing: null });
     }
   }

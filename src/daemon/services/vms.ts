@@ -12,7 +12,7 @@ import { formatSize } from "../../core/model/size.js";
 import { planUndo, type HostStep } from "../../core/plan/host-step.js";
 import { planVmStart, pickTapNames, vmRunPaths } from "../../core/plan/vm-plan.js";
 import { testGuestCmdline, type QemuBoot } from "../../core/render/qemu-argv.js";
-import { specDiff, validateVmCreate, validateVmEdit, type ImageProbe, type VmContext, type VmPlan, type VmSpec } from "../../core/validate/vm.js";
+import { SYSTEM_DIRS, specDiff, validateVmCreate, validateVmEdit, type ImageProbe, type VmContext, type VmPlan, type VmSpec } from "../../core/validate/vm.js";
 import { applySteps, undoSteps } from "../../host/apply.js";
 import { freeBytes, imageSizes, probeImage } from "../../host/disk/images.js";
 import { observeLinks } from "../../host/iproute/links.js";
@@ -231,6 +231,7 @@ export class VmsService {
       takenPaths: new Set(taken),
       images,
       os: (id) => this.ctx.osinfo.get(id),
+      protectedDirs: [...SYSTEM_DIRS, this.ctx.stateDir],
     };
   }
 

@@ -4,7 +4,7 @@
  * snapshots while the VM is off, and resizing.
  * https://www.qemu.org/docs/master/tools/qemu-img.html
  */
-import { closeSync, openSync, readSync, statSync, statfsSync } from "node:fs";
+import { closeSync, openSync, readSync, realpathSync, statSync, statfsSync } from "node:fs";
 import type { ImageProbe } from "../../core/validate/vm.js";
 import type { Runner } from "../runner.js";
 
@@ -21,13 +21,19 @@ interface QemuImgInfo {
  * read an image a running QEMU holds. The format is probed: only for files the user names.
  */
 export async function probeImage(run: Runner, path: string): Promise<ImageProbe | null> {
+  let bytes: number;
   try {
-    if (!statSync(path).isFile()) return null;
+    const st = statSync(path);
+    if (!st.isFile()) return null;
+    bytes = st.size;
   } catch {
     return null;
   }
   const info = await imgInfo(run, path);
-  return { format: info.format ?? "raw", virtualSizeBytes: info["virtual-size"] ?? 0, allocatedBytes: info["actual-size"] ?? 0 };
+  const format = info.format ?? "raw";
+  // qemu-img rounds a raw file up to whole sectors; the validator needs the file's own size.
+  const virtualSizeBytes = format === "raw" ? bytes : (info["virtual-size"] ?? 0);
+  return { format, virtualSizeBytes, allocatedBytes: info["actual-size"] ?? 0, realPath: realpathSync(path) };
 }
 
 async function imgInfo(run: Runner, path: string, format?: string): Promise<QemuImgInfo> {
