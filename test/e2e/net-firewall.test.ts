@@ -55,6 +55,7 @@ describe("networks beside other programs", () => {
       [["net", "create", "x", "--mode", "hostonly", "--subnet", "10.6.0.0/24", "--gateway", "10.6.0.255"], /broadcast address of 10\.6\.0\.0\/24/],
       [["net", "create", "x", "--mode", "hostonly", "--subnet", "10.6.0.0/24", "--dhcp-range", "10.6.1.2,10.6.1.9"], /outside the subnet 10\.6\.0\.0\/24/],
       [["net", "create", "x", "--mode", "bridge", "--uplink", "nosuch0"], /no interface named 'nosuch0'/],
+      [["net", "create", "x", "--mode", "hostonly", "--subnet", "127.0.0.0/8"], /overlaps the loopback range \(127\.0\.0\.0\/8\)/],
       [["net", "forward", "add", "g1", "--host-port", "80", "--vm", "ghost", "--port", "80"], /no VM named 'ghost'/],
     ];
     for (const [args, re] of cases) {
@@ -63,6 +64,14 @@ describe("networks beside other programs", () => {
       assert.match(r.stderr, re);
       assert.equal(r.stderr.trim().split("\n").length, 1, `one line: ${r.stderr}`);
     }
+
+    // An uplink that is not there is found at start, before anything is made.
+    await d.ok("net", "create", "u1", "--mode", "nat", "--subnet", "10.7.0.0/24", "--uplink", "nosuch1");
+    const gone = await d.cli("net", "start", "u1");
+    assert.equal(gone.code, 3);
+    assert.equal(gone.stderr, "kvmgr: The host has no interface named 'nosuch1' for network 'u1' to go out by (its --uplink).\n");
+    assert.equal((await d.json<Network>("net", "show", "u1")).active, false);
+    await d.ok("net", "delete", "u1");
 
     // Another DHCP server on every interface (the seed's libvirt dnsmasq): refused, and never killed.
     stray = spawn("ip", ["netns", "exec", d.lab, "dnsmasq", "-k", "--port=0", "--conf-file=/dev/null", "--dhcp-range=10.77.0.2,10.77.0.9"], { stdio: "ignore" });

@@ -2,7 +2,8 @@
 // NODE_EXTRA_CA_CERTS, which the CLI has no use for and which costs every call 36 ms here.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { once } from "node:events";
 import { mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -26,4 +27,15 @@ test("the launcher runs the CLI through a symlink and drops NODE_EXTRA_CA_CERTS"
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("a reader that stops early (kvmgr … | head) ends the CLI quietly, with no EPIPE trace", async () => {
+  const child = spawn(KVMGR_BIN, ["vm", "--help"], { stdio: ["ignore", "pipe", "pipe"] });
+  // Closed before Node has started: every write of the CLI meets a broken pipe.
+  child.stdout.destroy();
+  let stderr = "";
+  child.stderr.on("data", (b: Buffer) => (stderr += b.toString()));
+  const [code] = (await once(child, "close")) as [number | null];
+  assert.equal(stderr, "");
+  assert.equal(code, 0);
 });

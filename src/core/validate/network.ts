@@ -20,6 +20,14 @@ import {
 } from "../model/ipv4.js";
 import { isMulticastMac, isZeroMac, normalizeMac } from "../model/mac.js";
 
+/** IPv4 ranges that no network's subnet may be (RFC 6890): hosts could never use them as one. */
+const SPECIAL_RANGES: readonly { range: Subnet; what: string }[] = [
+  { range: subnetOf(0x00000000, 8), what: "the 'this network' range" },
+  { range: subnetOf(0x7f000000, 8), what: "the loopback range" },
+  { range: subnetOf(0xe0000000, 4), what: "the multicast range" },
+  { range: subnetOf(0xf0000000, 4), what: "the reserved range" },
+];
+
 /** The complete, normalised definition of a network, as stored. */
 export interface NetworkSpec {
   name: string;
@@ -115,6 +123,9 @@ export function validateNetworkCreate(input: NetworkCreate, ctx: NetworkContext)
       throw invalid("subnet", `Subnet ${input.subnet} is too small: a ${mode} network needs at least a /30.`);
     }
     if (subnet.prefix < 8) throw invalid("subnet", `Subnet ${input.subnet} is too large: use a prefix of /8 or longer.`);
+    const asked = subnet;
+    const special = SPECIAL_RANGES.find((r) => overlaps(asked, r.range));
+    if (special) throw invalid("subnet", `Subnet ${input.subnet} overlaps ${special.what} (${formatCidr(special.range)}): use a private range such as 10.0.0.0/8 or 192.168.0.0/16.`);
   } else if (needsAddress(mode)) {
     const taken = [...otherSubnets, ...ctx.hostSubnets].flatMap((s) => {
       const c = parseCidr(s);

@@ -336,6 +336,9 @@ export class NetworksService {
     const fwdIfaces: string[] = [];
     let outIface: string | null = null;
     if (needsForwarding(spec)) {
+      if (spec.uplink !== null && !o.links.some((l) => l.name === spec.uplink)) {
+        throw new KvmgrError("KVMGR_ERR_NOT_FOUND", `The host has no interface named '${spec.uplink}' for network '${name}' to go out by (its --uplink).`);
+      }
       outIface = spec.uplink ?? (await observeDefaultRouteDev(this.ctx.run, this.ctx.ns));
       fwdIfaces.push(spec.bridge, ...(outIface !== null && outIface !== spec.bridge ? [outIface] : []));
     }
