@@ -11,6 +11,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { labRunDir } from "../../src/host/netns.js";
 import type { DoctorReport, HostInfo } from "../../src/api/host.js";
 import type { Network } from "../../src/api/network.js";
+import type { Vm } from "../../src/api/vm.js";
 import { isProcessAlive } from "../../src/host/proc.js";
 import { processesUsing, startLabDaemon, until, type LabDaemon } from "../../src/testing/lab.js";
 import { SerialConsole, serialPath } from "../../src/testing/serial.js";
@@ -85,8 +86,12 @@ describe("networks beside other programs", () => {
     await until("the stray DHCP server gone", 10000, () => (isProcessAlive(pid) ? undefined : true), 50);
     stray = null;
 
+    // create --start on a stopped network: defined, not started, and the sentence says both.
+    const half = await d.cli("vm", "create", "v0", "--image", "test-guest", "--network", "g1", "--start");
+    assert.equal(half.code, 3);
+    assert.equal(half.stderr, "kvmgr: VM 'v0' is defined but did not start: Network 'g1' is not active; start it with 'kvmgr net start g1'.\n");
+    assert.equal((await d.json<Vm>("vm", "show", "v0")).state, "shutoff");
     // A network with VMs cannot be deleted.
-    await d.ok("vm", "create", "v0", "--image", "test-guest", "--network", "g1");
     assert.match((await d.cli("net", "delete", "g1")).stderr, /Network 'g1' is used by VM\(s\) v0; remove their NICs or delete them first\./);
     await d.ok("vm", "delete", "v0");
     assert.equal(snapshot(d.lab), before, "nothing on the host changed");

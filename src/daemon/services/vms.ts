@@ -278,8 +278,15 @@ export class VmsService {
       this.ctx.events.publish({ type: "vm.defined", vm: plan.spec.name });
       return plan.spec;
     });
-    if (input.start) return this.start(created.name);
-    return this.show(created.name);
+    if (!input.start) return this.show(created.name);
+    try {
+      return await this.start(created.name);
+    } catch (e) {
+      // The definition stays (it is the user's); the sentence says so, or they would create it again.
+      if (!(e instanceof KvmgrError)) throw e;
+      const opts = { details: { ...e.details, defined: true }, cause: e, ...(e.field === undefined ? {} : { field: e.field }) };
+      throw new KvmgrError(e.code, `VM '${created.name}' is defined but did not start: ${e.message}`, opts);
+    }
   }
 
   /**
