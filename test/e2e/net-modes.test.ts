@@ -199,10 +199,15 @@ describe("network modes: reachability from inside the guests", () => {
 
     // A network with VMs cannot go.
     assert.match((await d.cli("net", "delete", "iso")).stderr, /is used by VM\(s\) a, b/);
+    // A VM's port forwards go with it: a VM made later under its name inherits none.
+    await d.ok("net", "forward", "add", "other", "--host-port", "9090", "--vm", "c", "--port", "80");
+    assert.match(nftRuleset(d.lab), /dport 9090/);
     for (const vm of ["a", "b", "c"]) {
       con[vm]?.close();
       await d.ok("vm", "delete", vm, "--force");
     }
+    assert.deepEqual(await d.json<unknown[]>("net", "forward", "list", "other"), []);
+    assert.doesNotMatch(nftRuleset(d.lab), /dport 9090/);
     for (const n of ["nat1", "ho", "rt", "iso", "other"]) await d.ok("net", "delete", n);
 
     const kinds = labLinks(d.lab).map((l) => l.linkinfo?.info_kind);

@@ -509,6 +509,23 @@ export class NetworksService {
     });
   }
 
+  /**
+   * A deleted VM's port forwards go with it, so a VM made later under its name inherits none.
+   * The caller holds the lock (the VM's delete). A network whose rules cannot be re-applied keeps them.
+   */
+  async dropForwardsToLocked(vm: string): Promise<void> {
+    for (const n of this.ctx.store.listNetworks()) {
+      const keep = n.spec.forwards.filter((f) => f.vm !== vm);
+      if (keep.length === n.spec.forwards.length) continue;
+      try {
+        await this.updateForwards(n, { ...n.spec, forwards: keep });
+        this.ctx.log.info({ network: n.spec.name, vm, removed: n.spec.forwards.length - keep.length }, "port forwards of a deleted VM removed");
+      } catch (err) {
+        this.ctx.log.warn({ err, network: n.spec.name, vm }, "could not remove the port forwards of a deleted VM");
+      }
+    }
+  }
+
   /** Stores the new forwards; an active network gets its whole rule set re-applied in one transaction. */
   private async updateForwards(n: StoredNetwork, spec: NetworkSpec): Promise<void> {
     if (n.active) await this.applyFirewall({ ...n, spec });

@@ -488,6 +488,7 @@ export class VmsService {
       this.ctx.store.endOp(op);
     });
     rmSync(this.paths(name).dir, { recursive: true, force: true });
+    await this.networks.dropForwardsToLocked(name);
     if (failures.length > 0) this.ctx.log.warn({ vm: name, err: failures[0] }, "some disk files could not be removed");
     this.ctx.log.info({ vm: name, removedDisks: removeDisks.length }, "vm deleted");
     this.ctx.events.publish({ type: "vm.deleted", vm: name });
