@@ -193,8 +193,19 @@ export function vmCommand(): Command {
       else process.stdout.write(`VM ${name} is off.\n`);
     });
 
+  vm.command("reboot <name>")
+    .description("ACPI reboot: the guest powers off and restarts in the same QEMU; waits until it has")
+    .option("--timeout <seconds>", `how long to wait (default ${60})`, intOrRaw)
+    .option("--force", "hard reset instead: the guest restarts at once, whatever it is doing")
+    .option("--json", "print JSON")
+    .action(async (name: string, o: { timeout?: number | string; force?: boolean }, cmd: Command) => {
+      if (o.timeout !== undefined && typeof o.timeout !== "number") throw invalid("timeout", `--timeout '${o.timeout}' must be a whole number of seconds.`);
+      const v = await clientOf(cmd).rebootVm(name, { ...(o.force ? { force: true } : {}), ...(o.timeout === undefined ? {} : { timeoutS: o.timeout }) });
+      if (wantsJson(cmd)) printJson(v);
+      else process.stdout.write(o.force ? `VM ${name} reset.\n` : `VM ${name} rebooted.\n`);
+    });
+
   for (const [verb, desc, done] of [
-    ["reboot", "hard reset (the guest restarts at once)", "reset"],
     ["pause", "pause the vCPUs", "paused"],
     ["resume", "resume a paused VM", "resumed"],
   ] as const) {
@@ -203,7 +214,7 @@ export function vmCommand(): Command {
       .option("--json", "print JSON")
       .action(async (name: string, _o: unknown, cmd: Command) => {
         const c = clientOf(cmd);
-        const v = await (verb === "reboot" ? c.rebootVm(name) : verb === "pause" ? c.pauseVm(name) : c.resumeVm(name));
+        const v = await (verb === "pause" ? c.pauseVm(name) : c.resumeVm(name));
         if (wantsJson(cmd)) printJson(v);
         else process.stdout.write(`VM ${name} ${done}.\n`);
       });

@@ -150,7 +150,11 @@ export class KvmgrClient {
   };
   editVm = (name: string, body: VmEdit) => this.call<Vm>("PATCH", `/v1/vms/${this.n(name)}`, body);
   shutdownVm = (name: string, timeoutS?: number) => this.call<Vm>("POST", `/v1/vms/${this.n(name)}/shutdown${timeoutS === undefined ? "" : `?timeout=${timeoutS}`}`);
-  rebootVm = (name: string) => this.call<Vm>("POST", `/v1/vms/${this.n(name)}/reboot`);
+  /** The guest's own reboot (power button, then restart), waited for; `force` is a hard reset. */
+  rebootVm = (name: string, opts: { force?: boolean; timeoutS?: number } = {}) => {
+    const q = new URLSearchParams({ ...(opts.force ? { force: "true" } : {}), ...(opts.timeoutS === undefined ? {} : { timeout: String(opts.timeoutS) }) }).toString();
+    return this.call<Vm>("POST", `/v1/vms/${this.n(name)}/reboot${q ? `?${q}` : ""}`);
+  };
   pauseVm = (name: string) => this.call<Vm>("POST", `/v1/vms/${this.n(name)}/pause`);
   resumeVm = (name: string) => this.call<Vm>("POST", `/v1/vms/${this.n(name)}/resume`);
   cloneVm = (name: string, body: VmClone) => this.call<Vm>("POST", `/v1/vms/${this.n(name)}/clone`, body);

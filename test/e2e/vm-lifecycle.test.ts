@@ -40,7 +40,7 @@ describe("VM lifecycle through QMP", () => {
     await d?.close();
   });
 
-  test("a defined VM is edited at once; the guest sees its disk; pause, resume and reset follow QMP", async () => {
+  test("a defined VM is edited at once; the guest sees its disk; pause, resume, reboot and reset follow QMP", async () => {
     const edited = await d.json<Vm>("vm", "edit", "vm1", "--memory", "160", "--vcpus", "2");
     assert.equal(edited.memoryMiB, 160);
     assert.equal(edited.vcpus, 2);
@@ -63,14 +63,20 @@ describe("VM lifecycle through QMP", () => {
       assert.deepEqual(pending.pending, { memoryMiB: 192 });
       assert.match(await d.ok("vm", "show", "vm1"), /changes apply at next start/);
 
-      const before = await con.run("cat /proc/sys/kernel/random/boot_id");
-      await d.ok("vm", "reboot", "vm1");
+      // Reboot is the guest's own (power button, off, restarted in the same QEMU); --force the reset button.
+      const bootId = async () => (await con.run("cat /proc/sys/kernel/random/boot_id")).output;
+      const first = await bootId();
+      assert.equal((await d.json<Vm>("vm", "reboot", "vm1")).state, "running");
+      await con.expect(/reboot: Power down/); // the guest powered itself down first
       await con.waitForShell();
-      const afterReset = await con.run("cat /proc/sys/kernel/random/boot_id");
-      assert.notEqual(afterReset.output, before.output, "the guest booted again");
+      const second = await bootId();
+      assert.notEqual(second, first, "the guest booted again");
+      assert.equal((await d.ok("vm", "reboot", "vm1", "--force")).trim(), "VM vm1 reset.");
+      await con.waitForShell();
+      assert.notEqual(await bootId(), second, "and again after the reset");
       const v = await show();
       assert.equal(v.state, "running");
-      assert.equal(v.pid, vm.pid, "a reset keeps the same QEMU");
+      assert.equal(v.pid, vm.pid, "a reboot keeps the same QEMU");
     } finally {
       con.close();
     }
@@ -127,6 +133,10 @@ describe("VM lifecycle through QMP", () => {
     assert.equal(r.code, 3);
     assert.match(r.stderr, /still running 2 s after the ACPI power-down request.*'kvmgr vm stop vm1' forces it off/);
     assert.equal(r.stderr.trim().split("\n").length, 1);
+    assert.equal(await state(), "running");
+    const rb = await d.cli("vm", "reboot", "vm1", "--timeout", "2");
+    assert.equal(rb.code, 3);
+    assert.equal(rb.stderr, "kvmgr: VM 'vm1' has not rebooted 2 s after the ACPI power-down request (the guest ignored it or is still shutting down); 'kvmgr vm reboot vm1 --force' resets it at once.\n");
     assert.equal(await state(), "running");
 
     const tap = vm.nics[0]?.tap ?? "";

@@ -44,6 +44,8 @@ export class VmsService {
   private readonly guestShutdown = new Set<string>();
   /** VMs paused (QMP STOP without a later RESUME) */
   private readonly paused = new Set<string>();
+  /** VMs asked to reboot by the power button: their guest's power-off restarts them, called back once it has */
+  private readonly rebooting = new Map<string, () => void>();
 
   constructor(
     readonly ctx: DaemonContext,
@@ -53,6 +55,12 @@ export class VmsService {
     this.monitors = new VmMonitors(ctx.log, {
       onEvent: (vm, e) => {
         if (e.event === "SHUTDOWN" && e.data.guest === true) {
+          const restarted = this.rebooting.get(vm);
+          if (restarted) {
+            this.rebooting.delete(vm);
+            void this.restartPoweredOff(vm).then((ok) => ok && restarted());
+            return;
+          }
           this.guestShutdown.add(vm);
           void this.endPoweredOff(vm);
           return;
@@ -74,6 +82,26 @@ export class VmsService {
     const cmds = this.monitors.commands(vm);
     if (!cmds) return Promise.resolve();
     return cmds.quit().catch((err: unknown) => this.ctx.log.warn({ err, vm }, "could not end the QEMU of a powered-off guest"));
+  }
+
+  /**
+   * A reboot by the power button, as libvirt does it: the guest powered off and QEMU waits
+   * (-no-shutdown), so reset and continue it. If that fails the guest stays off, as asked of it.
+   */
+  private async restartPoweredOff(vm: string): Promise<boolean> {
+    const cmds = this.monitors.commands(vm);
+    try {
+      if (!cmds) throw new Error("no QMP monitor");
+      await cmds.systemReset();
+      await cmds.cont();
+      this.ctx.log.info({ vm }, "vm rebooted: its guest powered off and was restarted");
+      return true;
+    } catch (err) {
+      this.ctx.log.warn({ err, vm }, "could not restart a guest that powered off to reboot; it stays off");
+      this.guestShutdown.add(vm);
+      await this.endPoweredOff(vm);
+      return false;
+    }
   }
 
   /** QEMU closes QMP a moment before its process is gone: poll briefly, then reap. */
@@ -529,13 +557,48 @@ export class VmsService {
     return this.show(name);
   }
 
-  /** Hard reset (there is no ACPI reboot): the guest restarts at once. */
-  reboot(name: string): Promise<Vm> {
-    return this.lock.run(async () => {
-      await (await this.qmpOf(name)).systemReset();
-      this.ctx.log.info({ vm: name }, "vm reset");
-      return this.show(name);
+  /**
+   * Reboot. By default the guest's own: the ACPI power button, and when the guest has powered
+   * off the same QEMU resets and continues (libvirt's and virt-manager's Reboot); waits for that
+   * without holding the lock, or refuses after `timeoutS`. `force` is the reset button instead.
+   */
+  async reboot(name: string, opts: { force?: boolean; timeoutS?: number } = {}): Promise<Vm> {
+    if (opts.force) {
+      return this.lock.run(async () => {
+        await (await this.qmpOf(name)).systemReset();
+        this.ctx.log.info({ vm: name }, "vm reset");
+        return this.show(name);
+      });
+    }
+    const timeoutS = opts.timeoutS ?? DEFAULT_SHUTDOWN_TIMEOUT_S;
+    let restarted = false;
+    const done = () => (restarted = true);
+    await this.lock.run(async () => {
+      const qmp = await this.qmpOf(name);
+      if (this.paused.has(name)) {
+        throw new KvmgrError("KVMGR_ERR_VM_NOT_RUNNING", `VM '${name}' is paused and cannot handle the power button; 'kvmgr vm resume ${name}' first, or 'kvmgr vm reboot ${name} --force' to reset it.`);
+      }
+      this.rebooting.set(name, done);
+      try {
+        await qmp.systemPowerdown();
+      } catch (e) {
+        this.rebooting.delete(name);
+        throw e;
+      }
+      this.ctx.log.info({ vm: name }, "ACPI power-down sent to reboot");
     });
+    const alive = () => {
+      const v = this.ctx.store.getVm(name);
+      return v !== null && v !== undefined && this.isAlive(v);
+    };
+    await waitFor(() => restarted || !alive(), timeoutS * 1000, 100);
+    if (this.rebooting.get(name) === done) this.rebooting.delete(name);
+    if (restarted) return this.show(name);
+    if (!alive()) throw new KvmgrError("KVMGR_ERR_VM_NOT_RUNNING", `VM '${name}' went off before it rebooted.`);
+    throw new KvmgrError(
+      "KVMGR_ERR_VM_SHUTDOWN_TIMEOUT",
+      `VM '${name}' has not rebooted ${timeoutS} s after the ACPI power-down request (the guest ignored it or is still shutting down); 'kvmgr vm reboot ${name} --force' resets it at once.`,
+    );
   }
 
   pause(name: string): Promise<Vm> {

@@ -11,6 +11,7 @@ type SnapParams = { name: string; snapshot: string };
 const DiskParams = Type.Object({ name: Type.String(), index: Type.String({ pattern: "^\\d{1,2}$", errorHint: "a disk index is a whole number from 0" }) });
 type DiskParams = { name: string; index: string };
 const ShutdownQuery = Type.Object({ timeout: Type.Optional(Type.String({ pattern: "^\\d{1,5}$", errorHint: "a timeout is a whole number of seconds" })) });
+const RebootQuery = Type.Object({ ...ShutdownQuery.properties, force: Type.Optional(Type.String()) });
 
 const flag = (v: string | undefined) => v === "true" || v === "1";
 
@@ -27,7 +28,9 @@ export function vmRoutes(app: FastifyInstance, s: Services): void {
   app.post<{ Params: NameParams; Querystring: { timeout?: string } }>("/v1/vms/:name/shutdown", { schema: { params: NameParams, querystring: ShutdownQuery } }, (req) =>
     s.vms.shutdown(req.params.name, req.query.timeout === undefined ? undefined : Number(req.query.timeout)),
   );
-  app.post<{ Params: NameParams }>("/v1/vms/:name/reboot", { schema: { params: NameParams } }, (req) => s.vms.reboot(req.params.name));
+  app.post<{ Params: NameParams; Querystring: { timeout?: string; force?: string } }>("/v1/vms/:name/reboot", { schema: { params: NameParams, querystring: RebootQuery } }, (req) =>
+    s.vms.reboot(req.params.name, { force: flag(req.query.force), ...(req.query.timeout === undefined ? {} : { timeoutS: Number(req.query.timeout) }) }),
+  );
   app.post<{ Params: NameParams }>("/v1/vms/:name/pause", { schema: { params: NameParams } }, (req) => s.vms.pause(req.params.name));
   app.post<{ Params: NameParams }>("/v1/vms/:name/resume", { schema: { params: NameParams } }, (req) => s.vms.resume(req.params.name));
   app.delete<{ Params: NameParams; Querystring: { force?: string; keepDisks?: string } }>("/v1/vms/:name", { schema: { params: NameParams } }, async (req, reply) => {
