@@ -138,7 +138,7 @@ describe("VM definitions", () => {
       ["/state/disks/mine.qcow2", { format: "qcow2", virtualSizeBytes: 512, allocatedBytes: 512 }],
       ["/srv/vm.qcow2", { format: "qcow2", virtualSizeBytes: 512, allocatedBytes: 512, realPath: "/srv/vm.qcow2" }],
     ]);
-    const guarded = ctx({ images: sys, protectedDirs: ["/etc", "/state"] });
+    const guarded = ctx({ images: sys, protectedDirs: ["/etc", "/state"], inPlaceDirs: ["/state/disks"] });
     throwsCode(() => validateVmCreate({ name: "v", disks: [{ import: "/etc/disk.img" }] }, guarded), "KVMGR_ERR_INPUT_INVALID", /under \/etc, which belongs to the system or to kvmgr.*--copy/);
     throwsCode(() => validateVmCreate({ name: "v", disks: [{ import: "/srv/link.img" }] }, guarded), "KVMGR_ERR_INPUT_INVALID", /\/srv\/link.img is \(\/state\/kvmgr.db\) under \/state/);
     assert.equal(validateVmCreate({ name: "v", disks: [{ import: "/etc/disk.img", copy: true }] }, guarded).spec.disks[0]?.owned, true);

@@ -84,10 +84,12 @@ export interface VmContext {
   /** the OS database */
   os?: (id: string) => OsInfo | null;
   /**
-   * Directories whose files a VM never writes in place: the system's and kvmgr's own state
-   * (`diskDir` aside). Imports from them must be copies or linked overlays.
+   * Directories whose files a VM never writes in place, links resolved: the system's and
+   * kvmgr's own state. Imports from them must be copies or linked overlays...
    */
   protectedDirs?: readonly string[];
+  /** ...but for these, inside them (kvmgr's disk directory, links resolved) */
+  inPlaceDirs?: readonly string[];
 }
 
 /** The system's directories: none of their files is a disk image to be written by a guest. */
@@ -170,7 +172,7 @@ function diskProbeOf(path: string, ctx: VmContext): ImageProbe {
 /** Refuses an in-place import of a file the system or kvmgr itself owns: the guest would write it. */
 function checkWritableInPlace(path: string, probe: ImageProbe, ctx: VmContext): void {
   const real = probe.realPath ?? path;
-  if (ctx.diskDir !== undefined && isUnder(real, ctx.diskDir)) return;
+  if ((ctx.inPlaceDirs ?? []).some((d) => isUnder(real, d))) return;
   const dir = (ctx.protectedDirs ?? []).find((d) => isUnder(real, d));
   if (dir === undefined) return;
   throw invalid("disks.import", `${path} is${real === path ? "" : ` (${real})`} under ${dir}, which belongs to the system or to kvmgr, and a guest never writes there: import a copy (--copy) or a linked overlay (--linked).`);

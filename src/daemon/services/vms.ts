@@ -5,7 +5,7 @@
  * nothing the next daemon cannot finish or roll back.
  */
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, realpathSync, rmSync } from "node:fs";
 import { KvmgrError, notFound } from "../../api/errors.js";
 import type { Vm, VmCreate, VmEdit, VmState } from "../../api/vm.js";
 import { formatSize } from "../../core/model/size.js";
@@ -35,6 +35,15 @@ export function testGuestPaths(cacheDir: string): { kernel: string; initrd: stri
 
 /** Seconds `vm shutdown` waits for the guest by default. */
 export const DEFAULT_SHUTDOWN_TIMEOUT_S = 60;
+
+/** A directory's path with links resolved, or as given while it does not exist yet. */
+function realPathOr(dir: string): string {
+  try {
+    return realpathSync(dir);
+  } catch {
+    return dir;
+  }
+}
 
 export class VmsService {
   readonly monitors: VmMonitors;
@@ -259,7 +268,8 @@ export class VmsService {
       takenPaths: new Set(taken),
       images,
       os: (id) => this.ctx.osinfo.get(id),
-      protectedDirs: [...SYSTEM_DIRS, this.ctx.stateDir],
+      protectedDirs: [...SYSTEM_DIRS, realPathOr(this.ctx.stateDir)],
+      inPlaceDirs: [realPathOr(this.ctx.diskDir)],
     };
   }
 
@@ -589,7 +599,7 @@ export class VmsService {
     });
     const alive = () => {
       const v = this.ctx.store.getVm(name);
-      return v !== null && v !== undefined && this.isAlive(v);
+      return v ? this.isAlive(v) : false;
     };
     await waitFor(() => restarted || !alive(), timeoutS * 1000, 100);
     if (this.rebooting.get(name) === done) this.rebooting.delete(name);
