@@ -36,6 +36,15 @@ function socketInUse(path: string): Promise<boolean> {
   });
 }
 
+/** A listen that failed, in one sentence where the cause is the address given with --http. */
+function listenError(e: unknown, http: DaemonOptions["http"]): unknown {
+  const code = (e as NodeJS.ErrnoException | null)?.code;
+  if (!http || (code !== "EADDRINUSE" && code !== "EADDRNOTAVAIL")) return e;
+  const where = `${http.host.includes(":") ? `[${http.host}]` : http.host}:${http.port}`;
+  const why = code === "EADDRINUSE" ? "another program already listens there" : `this host has no address ${http.host}`;
+  return new KvmgrError("KVMGR_ERR_HOST_UNSUPPORTED", `Cannot serve --http ${where}: ${why}.`, { cause: e });
+}
+
 function ensureToken(path: string): string {
   if (existsSync(path)) return readFileSync(path, "utf8").trim();
   const token = randomBytes(24).toString("hex");
@@ -85,13 +94,26 @@ export async function runDaemon(opts: DaemonOptions): Promise<{ close: () => Pro
   await reconcile(ctx, services);
 
   const unixApp = await buildServer({ services, log, token: null });
-  await unixApp.listen({ path: socketPath });
-  chmodSync(socketPath, 0o600);
   let tcpApp: Awaited<ReturnType<typeof buildServer>> | null = null;
-  if (opts.http) {
-    const token = ensureToken(`${opts.stateDir}/token`);
-    tcpApp = await buildServer({ services, log, token, webRoot: opts.webRoot });
-    await tcpApp.listen({ host: opts.http.host, port: opts.http.port });
+  const closeServing = async () => {
+    services.close();
+    await services.vms.monitors.closeAll();
+    await unixApp.close();
+    await tcpApp?.close();
+    store.close();
+  };
+  try {
+    await unixApp.listen({ path: socketPath });
+    chmodSync(socketPath, 0o600);
+    if (opts.http) {
+      const token = ensureToken(`${opts.stateDir}/token`);
+      tcpApp = await buildServer({ services, log, token, webRoot: opts.webRoot });
+      await tcpApp.listen({ host: opts.http.host, port: opts.http.port });
+    }
+  } catch (e) {
+    // Whatever was opened goes, or the process would live on without serving.
+    await closeServing();
+    throw listenError(e, opts.http);
   }
 
   // QEMU that died unasked shows as crashed and loses its taps within about a second.
@@ -125,11 +147,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<{ close: () => Pro
   const close = async () => {
     clearInterval(watcher);
     clearInterval(leaseWatcher);
-    services.close();
-    await services.vms.monitors.closeAll();
-    await unixApp.close();
-    await tcpApp?.close();
-    store.close();
+    await closeServing();
     log.info("kvmgr daemon stopped; VMs and networks keep running");
   };
   return { close };

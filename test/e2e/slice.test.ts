@@ -3,11 +3,14 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { statfsSync } from "node:fs";
+import { mkdtempSync, rmSync, statfsSync } from "node:fs";
+import { createServer, type AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { Network } from "../../src/api/network.js";
 import type { Vm } from "../../src/api/vm.js";
 import type { HostInfo } from "../../src/api/host.js";
-import { startLabDaemon, processesUsing, until, type LabDaemon } from "../../src/testing/lab.js";
+import { KVMGR_BIN, startLabDaemon, processesUsing, until, type LabDaemon } from "../../src/testing/lab.js";
 
 const MAC = "52:54:00:65:43:21";
 
@@ -41,6 +44,22 @@ describe("foundation slice in a lab", () => {
     assert.equal(ping.code, 0, `the lab host reaches the LAN router: ${ping.stdout}${ping.stderr}`);
     const lan = await d.ok("host", "exec", "--lan", "--", "ip", "-4", "-br", "addr");
     assert.match(lan, /172\.16\.0\.1\/16/);
+  });
+
+  test("a daemon that cannot listen on its --http address says why in one sentence and exits", async () => {
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, "127.0.0.1", resolve));
+    const port = (busy.address() as AddressInfo).port;
+    const stateDir = mkdtempSync(join(tmpdir(), "kvmgr-busy-"));
+    try {
+      // The deadline only ends a daemon that would live on without serving (the bug this guards).
+      const r = spawnSync(KVMGR_BIN, ["daemon", "--lab", d.lab, "--http", `127.0.0.1:${port}`], { env: { ...process.env, KVMGR_STATE_DIR: stateDir }, encoding: "utf8", timeout: 60000 });
+      assert.equal(r.status, 1, `exits at once: ${r.stderr}`);
+      assert.equal(r.stderr.trim().split("\n").at(-1), `kvmgr: Cannot serve --http 127.0.0.1:${port}: another program already listens there.`);
+    } finally {
+      busy.close();
+      rmSync(stateDir, { recursive: true, force: true });
+    }
   });
 
   test("bad input gets one clear sentence and changes nothing", async () => {
