@@ -73,6 +73,12 @@ describe("networks beside other programs", () => {
     assert.equal(gone.stderr, "kvmgr: The host has no interface named 'nosuch1' for network 'u1' to go out by (its --uplink).\n");
     assert.equal((await d.json<Network>("net", "show", "u1")).active, false);
     await d.ok("net", "delete", "u1");
+    // So is a TFTP root that is not there (before: dnsmasq's own words, after a half start).
+    await d.ok("net", "create", "t1", "--mode", "hostonly", "--subnet", "10.8.0.0/24", "--tftp-root", "/nonexistent-kvmgr-tftp", "--boot-file", "boot.ipxe");
+    const noRoot = await d.cli("net", "start", "t1");
+    assert.equal(noRoot.code, 3);
+    assert.equal(noRoot.stderr, "kvmgr: The TFTP root /nonexistent-kvmgr-tftp of network 't1' is not a directory; 'kvmgr net pxe-root /nonexistent-kvmgr-tftp' makes one with the test guest's PXE files.\n");
+    await d.ok("net", "delete", "t1");
 
     // Another DHCP server on every interface (the seed's libvirt dnsmasq): refused, and never killed.
     stray = spawn("ip", ["netns", "exec", d.lab, "dnsmasq", "-k", "--port=0", "--conf-file=/dev/null", "--dhcp-range=10.77.0.2,10.77.0.9"], { stdio: "ignore" });

@@ -296,6 +296,9 @@ export class NetworksService {
     if (foreign && !n.active) {
       throw new KvmgrError("KVMGR_ERR_NET_CONFLICT", `An interface named '${spec.bridge}' already exists on the host and is not kvmgr's.`);
     }
+    if (spec.tftpRoot !== null && !statSync(spec.tftpRoot, { throwIfNoEntry: false })?.isDirectory()) {
+      throw new KvmgrError("KVMGR_ERR_NOT_FOUND", `The TFTP root ${spec.tftpRoot} of network '${name}' is not a directory; 'kvmgr net pxe-root ${spec.tftpRoot}' makes one with the test guest's PXE files.`);
+    }
     if (needsDnsmasq(spec)) {
       const other = dhcpListeners.find((l) => servesBridge(l, spec.bridge) && (l.pid === null || l.pid !== this.dnsmasqPid(spec)));
       if (other) {
