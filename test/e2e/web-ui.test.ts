@@ -440,7 +440,20 @@ describe("web UI", () => {
     await page.getByRole("list", { name: "Ports on the bridge" }).getByRole("link", { name: "web1" }).waitFor();
   });
 
-  test("shut the VM down from the UI; Force off asks first", async () => {
+  test("reboot from the details page; shut the VM down from the UI; Force off asks first", async () => {
+    // Reboot: the guest powers off by its ACPI button and the same QEMU starts it again.
+    const { pid } = await d.json<Vm>("vm", "show", "web1");
+    await page.goto(`${url}/vms/web1/overview`);
+    await page.getByRole("button", { name: "Reboot web1" }).click();
+    await page.getByText("web1 rebooted").waitFor({ timeout: 60000 });
+    const rebooted = await d.json<Vm>("vm", "show", "web1");
+    assert.deepEqual([rebooted.state, rebooted.pid], ["running", pid]);
+    const con = await SerialConsole.openVm(d.stateDir, "web1");
+    try {
+      await con.waitForShell(); // booted again, its power button handled once more
+    } finally {
+      con.close();
+    }
     await nav("Machines").click();
     const row = page.locator('tr[data-vm="web1"]');
     // Force off asks: the safe answer has the focus, and Escape leaves the VM running.

@@ -130,6 +130,7 @@ export class Api {
     const q = [force ? "force=true" : "", keepDisks ? "keepDisks=true" : ""].filter((x) => x !== "").join("&");
     return this.call<void>("DELETE", `/v1/vms/${n(name)}${q ? `?${q}` : ""}`);
   };
+  /** ACPI reboot: the guest powers off and the same QEMU starts it again (waited for) */
   rebootVm = (name: string) => this.call<Vm>("POST", `/v1/vms/${n(name)}/reboot`);
   pauseVm = (name: string) => this.call<Vm>("POST", `/v1/vms/${n(name)}/pause`);
   resumeVm = (name: string) => this.call<Vm>("POST", `/v1/vms/${n(name)}/resume`);

@@ -1,4 +1,4 @@
-/** Start / shut down / force off / console / delete for one VM, as buttons with confirmations. */
+/** Start / shut down / reboot / force off / console / delete for one VM, as buttons with confirmations. */
 import { useState } from "react";
 import { Link, useLocation } from "wouter";
 import type { Vm } from "../../../api/vm.js";
@@ -14,10 +14,11 @@ export function VmActions({ vm, compact = false }: { vm: Vm; compact?: boolean }
   const onError = (e: unknown) => toast(errorMessage(e, t("error.generic")), "error");
   const start = useApiMutation((api, name: string) => api.startVm(name));
   const shutdown = useApiMutation((api, name: string) => api.shutdownVm(name));
+  const reboot = useApiMutation((api, name: string) => api.rebootVm(name));
   const stop = useApiMutation((api, name: string) => api.stopVm(name));
   const del = useApiMutation((api, v: { name: string; force: boolean }) => api.deleteVm(v.name, v.force));
   const running = vm.state === "running" || vm.state === "paused";
-  const busy = start.isPending || shutdown.isPending || stop.isPending || del.isPending;
+  const busy = start.isPending || shutdown.isPending || reboot.isPending || stop.isPending || del.isPending;
   const label = (k: Parameters<typeof t>[0]) => t(k, { name: vm.name });
 
   return (
@@ -31,6 +32,12 @@ export function VmActions({ vm, compact = false }: { vm: Vm; compact?: boolean }
           <button type="button" disabled={busy} aria-label={label("vm.shutdownNamed")} onClick={() => shutdown.mutate(vm.name, { onError, onSuccess: () => toast(label("vm.shutdownSent")) })}>
             {shutdown.isPending ? t("common.working") : t("vm.shutdown")}
           </button>
+          {/* The list's rows keep to the everyday actions; the details page has them all. */}
+          {!compact && (
+            <button type="button" disabled={busy} aria-label={label("vm.rebootNamed")} onClick={() => reboot.mutate(vm.name, { onError, onSuccess: () => toast(label("vm.rebooted")) })}>
+              {reboot.isPending ? t("common.working") : t("vm.reboot")}
+            </button>
+          )}
           <button type="button" className="warn" disabled={busy} aria-label={label("vm.forceOffNamed")} onClick={() => setAsk("stop")}>
             {t("vm.forceOff")}
           </button>
