@@ -123,6 +123,13 @@ function showVm(v: Vm): void {
   }
 }
 
+/** --timeout of the commands that wait for the guest (the daemon waits 60 s without it). */
+const TIMEOUT_HELP = "how long to wait, in seconds (default 60)";
+function timeoutOf(o: { timeout?: number | string }): number | undefined {
+  if (o.timeout !== undefined && typeof o.timeout !== "number") throw invalid("timeout", `--timeout '${o.timeout}' must be a whole number of seconds.`);
+  return o.timeout;
+}
+
 export function vmCommand(): Command {
   const vm = new Command("vm").description("virtual machines");
 
@@ -183,24 +190,24 @@ export function vmCommand(): Command {
 
   vm.command("shutdown <name>")
     .description("ACPI power-down: ask the guest to power off, and wait until it has")
-    .option("--timeout <seconds>", `how long to wait (default ${60})`, intOrRaw)
+    .option("--timeout <seconds>", TIMEOUT_HELP, intOrRaw)
     .option("--agent", "ask the guest agent instead of pressing the ACPI power button")
     .option("--json", "print JSON")
     .action(async (name: string, o: { timeout?: number | string; agent?: boolean }, cmd: Command) => {
-      if (o.timeout !== undefined && typeof o.timeout !== "number") throw invalid("timeout", `--timeout '${o.timeout}' must be a whole number of seconds.`);
-      const v = o.agent ? await agentShutdownAndWait(clientOf(cmd), name, o.timeout ?? 60) : await clientOf(cmd).shutdownVm(name, o.timeout);
+      const timeoutS = timeoutOf(o);
+      const v = o.agent ? await agentShutdownAndWait(clientOf(cmd), name, timeoutS ?? 60) : await clientOf(cmd).shutdownVm(name, timeoutS);
       if (wantsJson(cmd)) printJson(v);
       else process.stdout.write(`VM ${name} is off.\n`);
     });
 
   vm.command("reboot <name>")
     .description("ACPI reboot: the guest powers off and restarts in the same QEMU; waits until it has")
-    .option("--timeout <seconds>", `how long to wait (default ${60})`, intOrRaw)
+    .option("--timeout <seconds>", TIMEOUT_HELP, intOrRaw)
     .option("--force", "hard reset instead: the guest restarts at once, whatever it is doing")
     .option("--json", "print JSON")
     .action(async (name: string, o: { timeout?: number | string; force?: boolean }, cmd: Command) => {
-      if (o.timeout !== undefined && typeof o.timeout !== "number") throw invalid("timeout", `--timeout '${o.timeout}' must be a whole number of seconds.`);
-      const v = await clientOf(cmd).rebootVm(name, { ...(o.force ? { force: true } : {}), ...(o.timeout === undefined ? {} : { timeoutS: o.timeout }) });
+      const timeoutS = timeoutOf(o);
+      const v = await clientOf(cmd).rebootVm(name, { ...(o.force ? { force: true } : {}), ...(timeoutS === undefined ? {} : { timeoutS }) });
       if (wantsJson(cmd)) printJson(v);
       else process.stdout.write(o.force ? `VM ${name} reset.\n` : `VM ${name} rebooted.\n`);
     });
