@@ -85,7 +85,7 @@ export interface VmContext {
   os?: (id: string) => OsInfo | null;
   /**
    * Directories whose files a VM never writes in place, links resolved: the system's and
-   * kvmgr's own state. Imports from them must be copies or linked overlays...
+   * kvmgr's own state and cache. Imports from them must be copies or linked overlays...
    */
   protectedDirs?: readonly string[];
   /** ...but for these, inside them (kvmgr's disk directory, links resolved) */

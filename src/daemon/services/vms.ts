@@ -268,7 +268,7 @@ export class VmsService {
       takenPaths: new Set(taken),
       images,
       os: (id) => this.ctx.osinfo.get(id),
-      protectedDirs: [...SYSTEM_DIRS, realPathOr(this.ctx.stateDir)],
+      protectedDirs: [...SYSTEM_DIRS, realPathOr(this.ctx.stateDir), realPathOr(this.ctx.cacheDir)],
       inPlaceDirs: [realPathOr(this.ctx.diskDir)],
     };
   }
