@@ -541,16 +541,22 @@ export class VmsService {
     return this.monitors.commands(name) ?? (await this.monitors.attach(name, this.paths(name).qmp));
   }
 
+  /** The QMP commands of a VM whose guest can take the power button now; `orElse` names what works instead. */
+  private async powerButtonOf(name: string, orElse: string): Promise<QmpCommands> {
+    const qmp = await this.qmpOf(name);
+    if (this.paused.has(name)) {
+      throw new KvmgrError("KVMGR_ERR_VM_NOT_RUNNING", `VM '${name}' is paused and cannot handle the power button; 'kvmgr vm resume ${name}' first, or ${orElse}.`);
+    }
+    return qmp;
+  }
+
   /**
    * ACPI power button, then waits (without holding the lock) until the guest has powered
    * off, or refuses with one sentence after `timeoutS`.
    */
   async shutdown(name: string, timeoutS = DEFAULT_SHUTDOWN_TIMEOUT_S): Promise<Vm> {
     await this.lock.run(async () => {
-      const qmp = await this.qmpOf(name);
-      if (this.paused.has(name)) {
-        throw new KvmgrError("KVMGR_ERR_VM_NOT_RUNNING", `VM '${name}' is paused and cannot handle the power button; 'kvmgr vm resume ${name}' first, or 'kvmgr vm stop ${name}' to force it off.`);
-      }
+      const qmp = await this.powerButtonOf(name, `'kvmgr vm stop ${name}' to force it off`);
       await qmp.systemPowerdown();
       this.ctx.log.info({ vm: name }, "ACPI power-down sent");
     });
@@ -584,10 +590,7 @@ export class VmsService {
     let restarted = false;
     const done = () => (restarted = true);
     await this.lock.run(async () => {
-      const qmp = await this.qmpOf(name);
-      if (this.paused.has(name)) {
-        throw new KvmgrError("KVMGR_ERR_VM_NOT_RUNNING", `VM '${name}' is paused and cannot handle the power button; 'kvmgr vm resume ${name}' first, or 'kvmgr vm reboot ${name} --force' to reset it.`);
-      }
+      const qmp = await this.powerButtonOf(name, `'kvmgr vm reboot ${name} --force' to reset it`);
       this.rebooting.set(name, done);
       try {
         await qmp.systemPowerdown();
