@@ -223,6 +223,6 @@ describe("networks beside other programs", () => {
     assert.equal(existsSync(hostsFile), true);
     await d2.close();
     assert.equal(existsSync(dir), false, "its files are gone, the networks' hosts files too");
-    await until("the LAN server gone", 5000, () => (isProcessAlive(pid) ? undefined : true), 50);
+    await until("the LAN server gone", 20000, () => (isProcessAlive(pid) ? undefined : true), 50);
   });
 });

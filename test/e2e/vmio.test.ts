@@ -130,14 +130,14 @@ describe("consoles, guest agent, addresses, stats and metrics of a running VM", 
     // The typed line echoes as `$((R+1))`; only the shell's answer has the number.
     a.send(Buffer.from(`echo kvmgr-$((${R}+1))\n`));
     await until("the answer on viewer A", 20000, () => (outA.text().includes(`kvmgr-${R + 1}`) ? true : undefined), 50);
-    await until("the answer on viewer B", 5000, () => (outB.text().includes(`kvmgr-${R + 1}`) ? true : undefined), 50);
+    await until("the answer on viewer B", 20000, () => (outB.text().includes(`kvmgr-${R + 1}`) ? true : undefined), 50);
     a.close();
     b.destroy();
     // A newcomer gets the scrollback (boot messages included) before anything new.
     const late = await c.serial("vm1");
     sockets.push(late);
     const outLate = collect(late);
-    await until("the scrollback", 5000, () => (outLate.text().includes(`kvmgr-${R + 1}`) ? true : undefined), 50);
+    await until("the scrollback", 20000, () => (outLate.text().includes(`kvmgr-${R + 1}`) ? true : undefined), 50);
     assert.match(outLate.text(), /kvmgr-test-guest: booted/);
     late.close();
   });
@@ -246,7 +246,7 @@ describe("consoles, guest agent, addresses, stats and metrics of a running VM", 
     const cpuOf = async (n: number) => {
       const got: number[] = [];
       while (got.length < n) {
-        const e = await ev.waitFor((x) => x.type === "vm.stats", 5000);
+        const e = await ev.waitFor((x) => x.type === "vm.stats", 15000);
         const p = (e as { sample: VmStatsSample }).sample.cpuPercent;
         if (p !== null) got.push(p);
       }
