@@ -53,8 +53,8 @@ export class VmsService {
   private readonly guestShutdown = new Set<string>();
   /** VMs paused (QMP STOP without a later RESUME) */
   private readonly paused = new Set<string>();
-  /** VMs asked to reboot by the power button: their guest's power-off restarts them, called back once it has */
-  private readonly rebooting = new Map<string, () => void>();
+  /** `vm reboot` calls waiting for their VM's guest to be restarted (the request itself is in the store) */
+  private readonly rebootWaiters = new Map<string, Set<() => void>>();
 
   constructor(
     readonly ctx: DaemonContext,
@@ -64,14 +64,7 @@ export class VmsService {
     this.monitors = new VmMonitors(ctx.log, {
       onEvent: (vm, e) => {
         if (e.event === "SHUTDOWN" && e.data.guest === true) {
-          const restarted = this.rebooting.get(vm);
-          if (restarted) {
-            this.rebooting.delete(vm);
-            void this.restartPoweredOff(vm).then((ok) => ok && restarted());
-            return;
-          }
-          this.guestShutdown.add(vm);
-          void this.endPoweredOff(vm);
+          void this.guestPoweredOff(vm);
           return;
         } else if (e.event === "STOP") this.paused.add(vm);
         else if (e.event === "RESUME") this.paused.delete(vm);
@@ -84,6 +77,36 @@ export class VmsService {
         this.reapWhenDead(vm);
       },
     });
+  }
+
+  /** The guest powered off and QEMU waits (-no-shutdown): restart it if a reboot was asked, else end it. */
+  private async guestPoweredOff(vm: string): Promise<void> {
+    const reboot = await this.lock.run(() => this.takeRebootRequestLocked(vm));
+    if (reboot) {
+      if (await this.restartPoweredOff(vm)) for (const w of this.rebootWaiters.get(vm) ?? []) w();
+      return;
+    }
+    this.guestShutdown.add(vm);
+    await this.endPoweredOff(vm);
+  }
+
+  /** Sets or clears the stored reboot request of a running VM; caller holds the lock. */
+  private setRebootRequestLocked(vm: string, on: boolean): void {
+    const v = this.ctx.store.getVm(vm);
+    if (!v?.runtime || (v.runtime.rebooting ?? false) === on) return;
+    this.ctx.store.putVm({ ...v, runtime: { ...v.runtime, rebooting: on } });
+  }
+
+  /** The guest is asked to power off another way (its agent): an earlier reboot request gives way. */
+  dropRebootRequest(vm: string): Promise<void> {
+    return this.lock.run(() => this.setRebootRequestLocked(vm, false));
+  }
+
+  /** Whether a reboot was asked, clearing the request; caller holds the lock. */
+  private takeRebootRequestLocked(vm: string): boolean {
+    const asked = this.ctx.store.getVm(vm)?.runtime?.rebooting === true;
+    if (asked) this.setRebootRequestLocked(vm, false);
+    return asked;
   }
 
   /** The guest powered off and QEMU waits (-no-shutdown): end it; its exit is reaped as a shutoff. */
@@ -134,7 +157,10 @@ export class VmsService {
         const cmds = await this.monitors.attach(v.spec.name, this.paths(v.spec.name).qmp);
         const st = await cmds.queryStatus();
         if (st.status === "paused") this.paused.add(v.spec.name);
-        if (st.status === "shutdown") {
+        if (st.status === "shutdown" && this.takeRebootRequestLocked(v.spec.name)) {
+          this.ctx.log.info({ vm: v.spec.name }, "vm found powered off by its guest after a reboot request");
+          await this.restartPoweredOff(v.spec.name);
+        } else if (st.status === "shutdown") {
           // The guest powered off while the daemon was away.
           this.ctx.log.info({ vm: v.spec.name }, "vm found powered off by its guest");
           this.guestShutdown.add(v.spec.name);
@@ -557,6 +583,8 @@ export class VmsService {
   async shutdown(name: string, timeoutS = DEFAULT_SHUTDOWN_TIMEOUT_S): Promise<Vm> {
     await this.lock.run(async () => {
       const qmp = await this.powerButtonOf(name, `'kvmgr vm stop ${name}' to force it off`);
+      // A reboot asked earlier and not yet done gives way: the user now wants it off.
+      this.setRebootRequestLocked(name, false);
       await qmp.systemPowerdown();
       this.ctx.log.info({ vm: name }, "ACPI power-down sent");
     });
@@ -589,25 +617,32 @@ export class VmsService {
     const timeoutS = opts.timeoutS ?? DEFAULT_SHUTDOWN_TIMEOUT_S;
     let restarted = false;
     const done = () => (restarted = true);
-    await this.lock.run(async () => {
-      const qmp = await this.powerButtonOf(name, `'kvmgr vm reboot ${name} --force' to reset it`);
-      this.rebooting.set(name, done);
-      try {
-        await qmp.systemPowerdown();
-      } catch (e) {
-        this.rebooting.delete(name);
-        throw e;
-      }
-      this.ctx.log.info({ vm: name }, "ACPI power-down sent to reboot");
-    });
-    const alive = () => {
-      const v = this.ctx.store.getVm(name);
-      return v ? this.isAlive(v) : false;
-    };
-    await waitFor(() => restarted || !alive(), timeoutS * 1000, 100);
-    if (this.rebooting.get(name) === done) this.rebooting.delete(name);
+    const waiters = this.rebootWaiters.get(name) ?? new Set();
+    this.rebootWaiters.set(name, waiters.add(done));
+    try {
+      await this.lock.run(async () => {
+        const qmp = await this.powerButtonOf(name, `'kvmgr vm reboot ${name} --force' to reset it`);
+        this.setRebootRequestLocked(name, true);
+        try {
+          await qmp.systemPowerdown();
+        } catch (e) {
+          this.setRebootRequestLocked(name, false);
+          throw e;
+        }
+        this.ctx.log.info({ vm: name }, "ACPI power-down sent to reboot");
+      });
+      const alive = () => {
+        const v = this.ctx.store.getVm(name);
+        return v ? this.isAlive(v) : false;
+      };
+      await waitFor(() => restarted || !alive(), timeoutS * 1000, 100);
+      if (!restarted && !alive()) throw new KvmgrError("KVMGR_ERR_VM_NOT_RUNNING", `VM '${name}' went off before it rebooted.`);
+    } finally {
+      waiters.delete(done);
+      if (waiters.size === 0 && this.rebootWaiters.get(name) === waiters) this.rebootWaiters.delete(name);
+    }
+    // Past the timeout the request stands: a guest still shutting down is restarted when it is off.
     if (restarted) return this.show(name);
-    if (!alive()) throw new KvmgrError("KVMGR_ERR_VM_NOT_RUNNING", `VM '${name}' went off before it rebooted.`);
     throw new KvmgrError(
       "KVMGR_ERR_VM_SHUTDOWN_TIMEOUT",
       `VM '${name}' has not rebooted ${timeoutS} s after the ACPI power-down request (the guest ignored it or is still shutting down); 'kvmgr vm reboot ${name} --force' resets it at once.`,

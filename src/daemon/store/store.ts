@@ -42,6 +42,12 @@ export interface VmRuntime {
   taps: string[];
   accel: Accel;
   accelReason: string;
+  /**
+   * A reboot was asked by the power button: the guest's next power-off restarts it. Kept in the
+   * store so that a daemon restarted before that power-off still restarts it (as libvirt's fake
+   * reboot does); a shutdown request clears it.
+   */
+  rebooting?: boolean;
 }
 
 export interface StoredVm {

@@ -88,7 +88,9 @@ export function vmIoRoutes(app: FastifyInstance, s: Services): void {
     "/v1/vms/:name/agent/shutdown",
     { schema: { params: NameParams, body: Type.Optional(AgentShutdownRequest) } },
     async (req, reply) => {
-      await s.agents.shutdown(req.params.name, req.body?.mode ?? "powerdown");
+      const mode = req.body?.mode ?? "powerdown";
+      if (mode !== "reboot") await s.vms.dropRebootRequest(req.params.name);
+      await s.agents.shutdown(req.params.name, mode);
       return reply.status(202).send(s.vms.show(req.params.name));
     },
   );
