@@ -30,6 +30,18 @@ describe("VM lifecycle through QMP", () => {
     return { vm, con };
   };
 
+  /** Stops the daemon and powers the guest off from its serial console, which is then free. */
+  const powerOffWhileDaemonAway = async (o: { hard: boolean }) => {
+    await d.stopDaemon(o);
+    const direct = await SerialConsole.openDirect(serialPath(d.stateDir, "vm1"));
+    try {
+      direct.send("poweroff");
+      await direct.expect(/Power down/);
+    } finally {
+      direct.close();
+    }
+  };
+
   before(async () => {
     d = await startLabDaemon({ prefix: "kvl" });
     await d.ok("net", "create", "n1", "--mode", "hostonly", "--subnet", "10.0.7.0/24");
@@ -104,15 +116,7 @@ describe("VM lifecycle through QMP", () => {
   test("a guest that powers off while the daemon is away shows shutoff when it is back", async () => {
     const { vm, con } = await boot();
     con.close();
-    await d.stopDaemon();
-    // With the daemon gone, QEMU's serial socket is free for a direct connection.
-    const direct = await SerialConsole.openDirect(serialPath(d.stateDir, "vm1"));
-    try {
-      direct.send("poweroff");
-      await direct.expect(/Power down/);
-    } finally {
-      direct.close();
-    }
+    await powerOffWhileDaemonAway({ hard: false });
     assert.ok(vm.pid && existsSync(`/proc/${vm.pid}`), "QEMU waits for the daemon (-no-shutdown)");
     await d.startDaemon();
     const v = await show();
@@ -141,14 +145,7 @@ describe("VM lifecycle through QMP", () => {
 
     // The reboot request outlives the daemon: a guest that powers off while the daemon is away
     // is restarted in the same QEMU when the daemon is back (libvirt's fake reboot does the same).
-    await d.stopDaemon({ hard: true });
-    const direct = await SerialConsole.openDirect(serialPath(d.stateDir, "vm1"));
-    try {
-      direct.send("poweroff");
-      await direct.expect(/Power down/);
-    } finally {
-      direct.close();
-    }
+    await powerOffWhileDaemonAway({ hard: true });
     await d.startDaemon();
     const back = await show();
     assert.deepEqual([back.state, back.pid], ["running", vm.pid], "restarted in the same QEMU");
@@ -163,14 +160,7 @@ describe("VM lifecycle through QMP", () => {
     // A shutdown request withdraws a reboot request that is still standing.
     assert.equal((await d.cli("vm", "reboot", "vm1", "--timeout", "1")).code, 3);
     assert.equal((await d.cli("vm", "shutdown", "vm1", "--timeout", "1")).code, 3);
-    await d.stopDaemon({ hard: true });
-    const direct2 = await SerialConsole.openDirect(serialPath(d.stateDir, "vm1"));
-    try {
-      direct2.send("poweroff");
-      await direct2.expect(/Power down/);
-    } finally {
-      direct2.close();
-    }
+    await powerOffWhileDaemonAway({ hard: true });
     await d.startDaemon();
     assert.equal(await state(), "shutoff", "powered off as last asked, not rebooted");
     const { vm: vm2, con: con2 } = await boot();
