@@ -3,6 +3,7 @@ import { Link } from "wouter";
 import { useHost } from "../../api/hooks.js";
 import { useI18n } from "../../i18n/index.js";
 import { ErrorText, Loading } from "../common.js";
+import { DataTable } from "../DataTable.js";
 
 export function HostPage() {
   const { t } = useI18n();
@@ -69,62 +70,39 @@ export function HostPage() {
             {h.bridges.length === 0 ? (
               <p className="muted">{t("host.noBridges")}</p>
             ) : (
-              <table className="list small" aria-label={t("host.bridges")}>
-                <thead>
-                  <tr>
-                    <th scope="col">{t("host.bridge")}</th>
-                    <th scope="col">{t("host.state")}</th>
-                    <th scope="col">{t("host.addresses")}</th>
-                    <th scope="col">{t("host.interfaces")}</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {h.bridges.map((b) => (
-                    <tr key={b.name} data-bridge={b.name}>
-                      <th scope="row" data-label={t("host.bridge")}>
-                        <code>{b.name}</code>
-                      </th>
-                      <td data-label={t("host.state")}>{b.up ? t("host.up") : t("host.down")}</td>
-                      <td data-label={t("host.addresses")}>{b.addresses.join(", ") || "—"}</td>
-                      <td data-label={t("host.interfaces")}>{b.ports.join(", ") || "—"}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
+              <DataTable
+                rows={h.bridges}
+                label={t("host.bridges")}
+                variant="small"
+                rowKey={(b) => b.name}
+                rowProps={(b) => ({ "data-bridge": b.name })}
+                columns={[
+                  { label: "host.bridge", rowHeader: true, cell: (b) => <code>{b.name}</code> },
+                  { label: "host.state", cell: (b) => (b.up ? t("host.up") : t("host.down")) },
+                  { label: "host.addresses", cell: (b) => b.addresses.join(", ") || "—" },
+                  { label: "host.interfaces", cell: (b) => b.ports.join(", ") || "—" },
+                ]}
+              />
             )}
           </div>
           <div className="card wide">
             <h2>
               {t("host.links")} <code className="muted cmd">ip link</code>
             </h2>
-            <table className="list small" aria-label={t("host.links")}>
-              <thead>
-                <tr>
-                  <th scope="col">{t("host.link")}</th>
-                  <th scope="col">{t("host.kind")}</th>
-                  <th scope="col">{t("host.state")}</th>
-                  <th scope="col">{t("host.master")}</th>
-                  <th scope="col">{t("host.mac")}</th>
-                  <th scope="col">{t("host.addresses")}</th>
-                </tr>
-              </thead>
-              <tbody>
-                {(h.links ?? []).map((l) => (
-                  <tr key={l.name}>
-                    <th scope="row" data-label={t("host.link")}>
-                      <code>{l.name}</code>
-                    </th>
-                    <td data-label={t("host.kind")}>{l.kind ?? "—"}</td>
-                    <td data-label={t("host.state")}>{l.up ? t("host.up") : t("host.down")}</td>
-                    <td data-label={t("host.master")}>{l.master ?? "—"}</td>
-                    <td data-label={t("host.mac")}>
-                      <code>{l.mac ?? "—"}</code>
-                    </td>
-                    <td data-label={t("host.addresses")}>{l.addresses.join(", ") || "—"}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+            <DataTable
+              rows={h.links ?? []}
+              label={t("host.links")}
+              variant="small"
+              rowKey={(l) => l.name}
+              columns={[
+                { label: "host.link", rowHeader: true, cell: (l) => <code>{l.name}</code> },
+                { label: "host.kind", cell: (l) => l.kind ?? "—" },
+                { label: "host.state", cell: (l) => (l.up ? t("host.up") : t("host.down")) },
+                { label: "host.master", cell: (l) => l.master ?? "—" },
+                { label: "host.mac", cell: (l) => <code>{l.mac ?? "—"}</code> },
+                { label: "host.addresses", cell: (l) => l.addresses.join(", ") || "—" },
+              ]}
+            />
           </div>
           <div className="card wide">
             <h2>

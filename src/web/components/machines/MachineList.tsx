@@ -5,6 +5,7 @@ import { useVms } from "../../api/hooks.js";
 import { useVmSeries } from "../../api/events.js";
 import { useI18n } from "../../i18n/index.js";
 import { ErrorText, Loading, Sparkline, StateBadge, formatMiB } from "../common.js";
+import { DataTable } from "../DataTable.js";
 import { VmActions } from "./VmActions.js";
 
 function CpuCell({ vm }: { vm: Vm }) {
@@ -34,42 +35,28 @@ export function MachineList() {
       {vms.data && vms.data.length === 0 ? <p className="empty">{t("vms.empty")}</p> : null}
       {vms.data && vms.data.length > 0 ? (
         <div className="table-wrap">
-          <table className="list" aria-label={t("vms.title")}>
-            <thead>
-              <tr>
-                <th scope="col">{t("vms.col.name")}</th>
-                <th scope="col">{t("vms.col.state")}</th>
-                <th scope="col">{t("vms.col.cpu")}</th>
-                <th scope="col">{t("vms.col.memory")}</th>
-                <th scope="col">{t("vms.col.ips")}</th>
-                <th scope="col">{t("vms.col.actions")}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {vms.data.map((vm) => (
-                <tr key={vm.name} data-vm={vm.name}>
-                  <th scope="row" data-label={t("vms.col.name")}>
-                    <Link href={`/vms/${encodeURIComponent(vm.name)}`}>{vm.name}</Link>
-                  </th>
-                  <td data-label={t("vms.col.state")}>
-                    <StateBadge state={vm.state} />
-                  </td>
-                  <td data-label={t("vms.col.cpu")}>
-                    <CpuCell vm={vm} />
-                  </td>
-                  <td data-label={t("vms.col.memory")}>
-                    <MemCell vm={vm} />
-                  </td>
-                  <td data-label={t("vms.col.ips")} className="ips">
-                    {vm.nics.flatMap((n) => n.ips).join(", ") || <span className="muted">—</span>}
-                  </td>
-                  <td data-label={t("vms.col.actions")}>
-                    <VmActions vm={vm} compact />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <DataTable
+            rows={vms.data}
+            label={t("vms.title")}
+            rowKey={(vm) => vm.name}
+            rowProps={(vm) => ({ "data-vm": vm.name })}
+            columns={[
+              {
+                label: "vms.col.name",
+                rowHeader: true,
+                cell: (vm) => <Link href={`/vms/${encodeURIComponent(vm.name)}`}>{vm.name}</Link>,
+              },
+              { label: "vms.col.state", cell: (vm) => <StateBadge state={vm.state} /> },
+              { label: "vms.col.cpu", cell: (vm) => <CpuCell vm={vm} /> },
+              { label: "vms.col.memory", cell: (vm) => <MemCell vm={vm} /> },
+              {
+                label: "vms.col.ips",
+                className: "ips",
+                cell: (vm) => vm.nics.flatMap((n) => n.ips).join(", ") || <span className="muted">—</span>,
+              },
+              { label: "vms.col.actions", cell: (vm) => <VmActions vm={vm} compact /> },
+            ]}
+          />
         </div>
       ) : null}
     </section>

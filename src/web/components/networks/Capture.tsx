@@ -12,6 +12,7 @@ import { ApiError } from "../../api/client.js";
 import { useI18n } from "../../i18n/index.js";
 import { LineSplitter, PcapRecorder, parseTcpdumpLine, type PacketLine } from "../../lib/capture.js";
 import { ErrorText, Field, fieldAria } from "../common.js";
+import { DataTable } from "../DataTable.js";
 
 /** Rows the view keeps (the pcap recording keeps every packet). */
 const KEEP = 2000;
@@ -204,30 +205,21 @@ export default function Capture({ network }: { network: Network }) {
         }}
       >
         {rows.length === 0 ? <p className="muted empty-packets">{running ? t("cap.waiting") : t("cap.none")}</p> : null}
-        <table className="list small mono" hidden={rows.length === 0}>
-          <thead>
-            <tr>
-              <th scope="col">{t("cap.time")}</th>
-              <th scope="col">{t("cap.src")}</th>
-              <th scope="col">{t("cap.dst")}</th>
-              <th scope="col">{t("cap.proto")}</th>
-              <th scope="col">{t("cap.length")}</th>
-              <th scope="col">{t("cap.info")}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {rows.map((p, i) => (
-              <tr key={`${seen - rows.length + i}`} data-packet={p.proto} title={p.line}>
-                <td data-label={t("cap.time")}>{p.time}</td>
-                <td data-label={t("cap.src")}>{p.src || "—"}</td>
-                <td data-label={t("cap.dst")}>{p.dst || "—"}</td>
-                <td data-label={t("cap.proto")}>{p.proto}</td>
-                <td data-label={t("cap.length")}>{p.length ?? "—"}</td>
-                <td data-label={t("cap.info")}>{p.info}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <DataTable
+          rows={rows}
+          variant="small mono"
+          hidden={rows.length === 0}
+          rowKey={(_p, i) => `${seen - rows.length + i}`}
+          rowProps={(p) => ({ "data-packet": p.proto, title: p.line })}
+          columns={[
+            { label: "cap.time", cell: (p) => p.time },
+            { label: "cap.src", cell: (p) => p.src || "—" },
+            { label: "cap.dst", cell: (p) => p.dst || "—" },
+            { label: "cap.proto", cell: (p) => p.proto },
+            { label: "cap.length", cell: (p) => p.length ?? "—" },
+            { label: "cap.info", cell: (p) => p.info },
+          ]}
+        />
       </div>
     </div>
   );

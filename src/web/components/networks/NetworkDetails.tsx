@@ -9,6 +9,7 @@ import { ApiError } from "../../api/client.js";
 import type { PortForward } from "../../api/extra-types.js";
 import { useI18n } from "../../i18n/index.js";
 import { ActiveBadge, ErrorText, Field, Loading, errorMessage, fieldAria, useToast } from "../common.js";
+import { DataTable } from "../DataTable.js";
 import { Tabs } from "../Tabs.js";
 import { MODE_TEXT } from "./modes.js";
 import { NetworkActions } from "./NetworkActions.js";
@@ -114,28 +115,19 @@ function Overview({ net }: { net: Network }) {
         {net.leases.length === 0 ? (
           <p className="muted">{t("net.noLeases")}</p>
         ) : (
-          <table className="list small" aria-label={t("net.leases")}>
-            <thead>
-              <tr>
-                <th scope="col">{t("net.lease.ip")}</th>
-                <th scope="col">{t("net.lease.mac")}</th>
-                <th scope="col">{t("net.lease.hostname")}</th>
-                <th scope="col">{t("net.lease.expires")}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {net.leases.map((l) => (
-                <tr key={l.mac} data-lease={l.ip}>
-                  <td data-label={t("net.lease.ip")}>{l.ip}</td>
-                  <td data-label={t("net.lease.mac")}>
-                    <code>{l.mac}</code>
-                  </td>
-                  <td data-label={t("net.lease.hostname")}>{l.hostname ?? "—"}</td>
-                  <td data-label={t("net.lease.expires")}>{l.expires ? new Date(l.expires * 1000).toLocaleString() : t("net.lease.never")}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <DataTable
+            rows={net.leases}
+            label={t("net.leases")}
+            variant="small"
+            rowKey={(l) => l.mac}
+            rowProps={(l) => ({ "data-lease": l.ip })}
+            columns={[
+              { label: "net.lease.ip", cell: (l) => l.ip },
+              { label: "net.lease.mac", cell: (l) => <code>{l.mac}</code> },
+              { label: "net.lease.hostname", cell: (l) => l.hostname ?? "—" },
+              { label: "net.lease.expires", cell: (l) => (l.expires ? new Date(l.expires * 1000).toLocaleString() : t("net.lease.never")) },
+            ]}
+          />
         )}
       </div>
       <div className="card">
@@ -143,26 +135,17 @@ function Overview({ net }: { net: Network }) {
         {net.dhcpHosts.length === 0 ? (
           <p className="muted">{t("net.noReservations")}</p>
         ) : (
-          <table className="list small" aria-label={t("net.reservations")}>
-            <thead>
-              <tr>
-                <th scope="col">{t("net.res.mac")}</th>
-                <th scope="col">{t("net.res.ip")}</th>
-                <th scope="col">{t("net.res.hostname")}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {net.dhcpHosts.map((h) => (
-                <tr key={h.mac}>
-                  <td data-label={t("net.res.mac")}>
-                    <code>{h.mac}</code>
-                  </td>
-                  <td data-label={t("net.res.ip")}>{h.ip}</td>
-                  <td data-label={t("net.res.hostname")}>{h.hostname ?? "—"}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <DataTable
+            rows={net.dhcpHosts}
+            label={t("net.reservations")}
+            variant="small"
+            rowKey={(h) => h.mac}
+            columns={[
+              { label: "net.res.mac", cell: (h) => <code>{h.mac}</code> },
+              { label: "net.res.ip", cell: (h) => h.ip },
+              { label: "net.res.hostname", cell: (h) => h.hostname ?? "—" },
+            ]}
+          />
         )}
       </div>
       {net.mode === "nat" ? <Forwards net={net} /> : null}

@@ -3,6 +3,7 @@ import { Link } from "wouter";
 import { useNetworks } from "../../api/hooks.js";
 import { useI18n } from "../../i18n/index.js";
 import { ActiveBadge, ErrorText, Loading } from "../common.js";
+import { DataTable } from "../DataTable.js";
 import { MODE_TEXT } from "./modes.js";
 import { NetworkActions } from "./NetworkActions.js";
 
@@ -22,42 +23,26 @@ export function NetworkList() {
       {nets.data && nets.data.length === 0 ? <p className="empty">{t("nets.empty")}</p> : null}
       {nets.data && nets.data.length > 0 ? (
         <div className="table-wrap">
-          <table className="list" aria-label={t("nets.title")}>
-            <thead>
-              <tr>
-                <th scope="col">{t("nets.col.name")}</th>
-                <th scope="col">{t("nets.col.mode")}</th>
-                <th scope="col">{t("nets.col.state")}</th>
-                <th scope="col">{t("nets.col.bridge")}</th>
-                <th scope="col">{t("nets.col.subnet")}</th>
-                <th scope="col">{t("nets.col.ports")}</th>
-                <th scope="col">{t("nets.col.leases")}</th>
-                <th scope="col">{t("nets.col.actions")}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {nets.data.map((n) => (
-                <tr key={n.name} data-network={n.name}>
-                  <th scope="row" data-label={t("nets.col.name")}>
-                    <Link href={`/networks/${encodeURIComponent(n.name)}`}>{n.name}</Link>
-                  </th>
-                  <td data-label={t("nets.col.mode")}>{t(MODE_TEXT[n.mode].name)}</td>
-                  <td data-label={t("nets.col.state")}>
-                    <ActiveBadge active={n.active} />
-                  </td>
-                  <td data-label={t("nets.col.bridge")}>
-                    <code>{n.bridge}</code>
-                  </td>
-                  <td data-label={t("nets.col.subnet")}>{n.subnet ?? <span className="muted">—</span>}</td>
-                  <td data-label={t("nets.col.ports")}>{n.ports.length}</td>
-                  <td data-label={t("nets.col.leases")}>{n.leases.length}</td>
-                  <td data-label={t("nets.col.actions")}>
-                    <NetworkActions net={n} />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <DataTable
+            rows={nets.data}
+            label={t("nets.title")}
+            rowKey={(n) => n.name}
+            rowProps={(n) => ({ "data-network": n.name })}
+            columns={[
+              {
+                label: "nets.col.name",
+                rowHeader: true,
+                cell: (n) => <Link href={`/networks/${encodeURIComponent(n.name)}`}>{n.name}</Link>,
+              },
+              { label: "nets.col.mode", cell: (n) => t(MODE_TEXT[n.mode].name) },
+              { label: "nets.col.state", cell: (n) => <ActiveBadge active={n.active} /> },
+              { label: "nets.col.bridge", cell: (n) => <code>{n.bridge}</code> },
+              { label: "nets.col.subnet", cell: (n) => n.subnet ?? <span className="muted">—</span> },
+              { label: "nets.col.ports", cell: (n) => n.ports.length },
+              { label: "nets.col.leases", cell: (n) => n.leases.length },
+              { label: "nets.col.actions", cell: (n) => <NetworkActions net={n} /> },
+            ]}
+          />
         </div>
       ) : null}
     </section>

@@ -11,6 +11,7 @@ import type { ApiError } from "../../api/client.js";
 import { useI18n } from "../../i18n/index.js";
 import type { MessageKey } from "../../i18n/en.js";
 import { ErrorText, Field, fieldAria, formatBytes, useToast, errorMessage } from "../common.js";
+import { DataTable } from "../DataTable.js";
 
 const BOOT_KEYS: Record<BootDevice, MessageKey> = { network: "boot.network", disk: "boot.disk", cdrom: "boot.cdrom" };
 const PENDING_KEYS: Record<string, MessageKey> = {
@@ -163,49 +164,41 @@ function Nics({ vm }: { vm: Vm }) {
       <h2>{t("vm.nics")}</h2>
       {vm.nics.length === 0 ? <p className="muted">{t("vm.noNics")}</p> : null}
       {vm.nics.length > 0 ? (
-        <table className="list small" aria-label={t("vm.nics")}>
-          <thead>
-            <tr>
-              <th scope="col">{t("host.mac")}</th>
-              <th scope="col">{t("hw.network")}</th>
-              <th scope="col">{t("hw.model")}</th>
-              <th scope="col">{t("hw.tap")}</th>
-              <th scope="col">{t("vms.col.ips")}</th>
-              {!running ? <th scope="col">{t("vms.col.actions")}</th> : null}
-            </tr>
-          </thead>
-          <tbody>
-            {vm.nics.map((n) => (
-              <tr key={n.mac} data-nic={n.mac}>
-                <td data-label={t("host.mac")}>
-                  <code>{n.mac}</code>
-                </td>
-                <td data-label={t("hw.network")}>
-                  <select aria-label={t("hw.networkOf", { mac: n.mac })} value={n.network} disabled={move.isPending || edit.isPending} onChange={(e) => change(n.mac, e.target.value)}>
-                    {!nets.data?.some((x) => x.name === n.network) ? <option value={n.network}>{n.network}</option> : null}
-                    {nets.data?.map((x) => (
-                      <option key={x.name} value={x.name}>
-                        {x.name}
-                      </option>
-                    ))}
-                  </select>
-                </td>
-                <td data-label={t("hw.model")}>{n.model}</td>
-                <td data-label={t("hw.tap")}>{n.tap ? <code>{n.tap}</code> : "—"}</td>
-                <td data-label={t("vms.col.ips")} className="ips">
-                  {n.ips.join(", ") || "—"}
-                </td>
-                {!running ? (
-                  <td data-label={t("vms.col.actions")}>
-                    <button type="button" className="danger small" onClick={() => edit.mutate({ nics: nicList.filter((x) => x.mac !== n.mac) }, { onError })}>
-                      {t("common.remove")}
-                    </button>
-                  </td>
-                ) : null}
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <DataTable
+          rows={vm.nics}
+          label={t("vm.nics")}
+          variant="small"
+          rowKey={(n) => n.mac}
+          rowProps={(n) => ({ "data-nic": n.mac })}
+          columns={[
+            { label: "host.mac", cell: (n) => <code>{n.mac}</code> },
+            {
+              label: "hw.network",
+              cell: (n) => (
+                <select aria-label={t("hw.networkOf", { mac: n.mac })} value={n.network} disabled={move.isPending || edit.isPending} onChange={(e) => change(n.mac, e.target.value)}>
+                  {!nets.data?.some((x) => x.name === n.network) ? <option value={n.network}>{n.network}</option> : null}
+                  {nets.data?.map((x) => (
+                    <option key={x.name} value={x.name}>
+                      {x.name}
+                    </option>
+                  ))}
+                </select>
+              ),
+            },
+            { label: "hw.model", cell: (n) => n.model },
+            { label: "hw.tap", cell: (n) => (n.tap ? <code>{n.tap}</code> : "—") },
+            { label: "vms.col.ips", className: "ips", cell: (n) => n.ips.join(", ") || "—" },
+            {
+              label: "vms.col.actions",
+              omit: running,
+              cell: (n) => (
+                <button type="button" className="danger small" onClick={() => edit.mutate({ nics: nicList.filter((x) => x.mac !== n.mac) }, { onError })}>
+                  {t("common.remove")}
+                </button>
+              ),
+            },
+          ]}
+        />
       ) : null}
       {move.isPending ? <p className="muted">{t("hw.moving")}</p> : null}
       {!running ? (
@@ -249,38 +242,28 @@ function Disks({ vm }: { vm: Vm }) {
       <h2>{t("vm.disks")}</h2>
       {more.disks.length === 0 ? <p className="muted">{t("vm.noDisks")}</p> : null}
       {more.disks.length > 0 ? (
-        <table className="list small" aria-label={t("vm.disks")}>
-          <thead>
-            <tr>
-              <th scope="col">{t("hw.path")}</th>
-              <th scope="col">{t("hw.format")}</th>
-              <th scope="col">{t("hw.size")}</th>
-              <th scope="col">{t("hw.allocated")}</th>
-              <th scope="col">{t("hw.bus")}</th>
-              {!running ? <th scope="col">{t("vms.col.actions")}</th> : null}
-            </tr>
-          </thead>
-          <tbody>
-            {more.disks.map((d, i) => (
-              <tr key={d.path}>
-                <td data-label={t("hw.path")}>
-                  <code>{d.path}</code>
-                </td>
-                <td data-label={t("hw.format")}>{d.format}</td>
-                <td data-label={t("hw.size")}>{formatBytes(d.virtualSizeBytes)}</td>
-                <td data-label={t("hw.allocated")}>{formatBytes(d.allocatedBytes)}</td>
-                <td data-label={t("hw.bus")}>{d.bus ?? "—"}</td>
-                {!running ? (
-                  <td data-label={t("vms.col.actions")}>
-                    <button type="button" className="danger small" onClick={() => edit.mutate({ removeDisks: [i] })}>
-                      {t("hw.detach")}
-                    </button>
-                  </td>
-                ) : null}
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <DataTable
+          rows={more.disks}
+          label={t("vm.disks")}
+          variant="small"
+          rowKey={(d) => d.path}
+          columns={[
+            { label: "hw.path", cell: (d) => <code>{d.path}</code> },
+            { label: "hw.format", cell: (d) => d.format },
+            { label: "hw.size", cell: (d) => formatBytes(d.virtualSizeBytes) },
+            { label: "hw.allocated", cell: (d) => formatBytes(d.allocatedBytes) },
+            { label: "hw.bus", cell: (d) => d.bus ?? "—" },
+            {
+              label: "vms.col.actions",
+              omit: running,
+              cell: (_d, i) => (
+                <button type="button" className="danger small" onClick={() => edit.mutate({ removeDisks: [i] })}>
+                  {t("hw.detach")}
+                </button>
+              ),
+            },
+          ]}
+        />
       ) : null}
       <div className="field-row wrap">
         <Field id="hw-disk-size" label={t("hw.newDiskGiB")} error={fieldError(edit.error, "disks", "disks.sizeBytes")}>
