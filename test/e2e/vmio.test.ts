@@ -5,7 +5,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { createServer } from "node:net";
 import WebSocket, { createWebSocketStream } from "ws";
 import type { Vm } from "../../src/api/vm.js";
@@ -14,6 +14,7 @@ import type { ExecResult } from "../../src/api/vm-io.js";
 import { KvmgrClient } from "../../src/client/client.js";
 import type { EventStream } from "../../src/client/ws.js";
 import { RfbSession } from "../../src/testing/rfb.js";
+import { SerialConsole, serialPath } from "../../src/testing/serial.js";
 import { openSerialStream } from "../../src/testing/serial-ws.js";
 import { KVMGR_BIN, startLabDaemon, until, type CliResult, type LabDaemon } from "../../src/testing/lab.js";
 
@@ -281,8 +282,28 @@ describe("consoles, guest agent, addresses, stats and metrics of a running VM", 
     }
   });
 
-  test("after the daemon is killed and restarted, console, agent and stats come back", async () => {
-    await d.restart({ hard: true });
+  test("after the daemon is killed and restarted, console, agent and stats come back; the scrollback kept what the guest printed meanwhile", async () => {
+    await d.stopDaemon({ hard: true });
+    // With the daemon gone, QEMU's serial socket is free: the guest prints while nobody of ours listens.
+    const direct = await SerialConsole.openDirect(serialPath(d.stateDir, "vm1"));
+    try {
+      direct.send(`echo away-$((${R}+5))`);
+      await direct.expect(new RegExp(`away-${R + 5}`));
+    } finally {
+      direct.close();
+    }
+    const log = `${d.stateDir}/run/vms/vm1/serial.log`;
+    const pid = Number(readFileSync(`${d.stateDir}/run/vms/vm1/qemu.pid`, "utf8").trim());
+    const fd = readdirSync(`/proc/${pid}/fd`).find((f) => readlinkSync(`/proc/${pid}/fd/${f}`) === log);
+    assert.ok(fd, "QEMU holds the serial log open");
+    const flags = Number.parseInt(/^flags:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/fdinfo/${fd}`, "utf8"))?.[1] ?? "0", 8);
+    assert.ok(flags & 0o2000, "for appending (O_APPEND): the daemon's cap can empty it under QEMU");
+    await d.startDaemon();
+    const back = await c.serial("vm1");
+    sockets.push(back);
+    const scroll = collect(back);
+    await until("the scrollback from the serial log", 10000, () => (scroll.text().includes(`away-${R + 5}`) ? true : undefined), 50);
+    back.close();
     // The dead daemon's connections to QEMU's single-client sockets are gone; the new one takes them.
     const ws = await c.serial("vm1", { scrollback: false });
     sockets.push(ws);

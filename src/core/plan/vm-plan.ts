@@ -8,6 +8,7 @@ export function vmRunPaths(runDir: string, name: string): VmRunPaths & { dir: st
     dir,
     qmp: `${dir}/qmp.sock`,
     serial: `${dir}/serial.sock`,
+    serialLog: `${dir}/serial.log`,
     vnc: `${dir}/vnc.sock`,
     qga: `${dir}/qga.sock`,
     pidFile: `${dir}/qemu.pid`,

@@ -9,6 +9,8 @@ export type Accel = "kvm" | "tcg";
 export interface VmRunPaths {
   qmp: string;
   serial: string;
+  /** everything the guest prints on its serial port, written by QEMU whether or not anyone listens */
+  serialLog: string;
   vnc: string;
   qga: string;
   pidFile: string;
@@ -115,7 +117,8 @@ export function renderQemuArgv(input: QemuArgvInput): string[] {
     "-display", "none",
     "-vga", "std",
     "-vnc", `unix:${e(paths.vnc)}`,
-    "-chardev", `socket,id=serial0,path=${e(paths.serial)},server=on,wait=off`,
+    // logappend: O_APPEND, so the daemon can cut the log short while QEMU writes on.
+    "-chardev", `socket,id=serial0,path=${e(paths.serial)},server=on,wait=off,logfile=${e(paths.serialLog)},logappend=on`,
     "-serial", "chardev:serial0",
     "-chardev", `socket,id=qmp0,path=${e(paths.qmp)},server=on,wait=off`,
     "-mon", "chardev=qmp0,mode=control",

@@ -3,10 +3,13 @@
  * that one connection for every running VM from its start, keeps the last 64 KiB as
  * scrollback (boot messages included), and fans the output out to any number of viewers
  * (WebSockets of the CLI, the web UI's xterm.js); whatever any viewer types goes to the guest.
+ * The scrollback starts from QEMU's serial log, so a restarted daemon still has what the
+ * guest printed before and while it was away.
  */
 import { createConnection, type Socket } from "node:net";
 import { ByteRing } from "../../core/stats/ring.js";
 import type { DaemonContext } from "../context.js";
+import { capSerialLog, readTail } from "./serial-log.js";
 import type { VmRuntime } from "./vm-runtime.js";
 
 export const SCROLLBACK_BYTES = 64 * 1024;
@@ -78,8 +81,16 @@ export class SerialConsoles {
   }
 
   private syncAll(): void {
-    const names = new Set([...this.consoles.keys(), ...this.rt.allRunning().map((r) => r.name)]);
+    const running = this.rt.allRunning();
+    const names = new Set([...this.consoles.keys(), ...running.map((r) => r.name)]);
     for (const n of names) this.sync(n);
+    for (const r of running) {
+      try {
+        if (capSerialLog(r.paths.serialLog)) this.ctx.log.debug({ vm: r.name }, "serial log rotated");
+      } catch (err) {
+        this.ctx.log.warn({ err, vm: r.name }, "could not rotate the serial log");
+      }
+    }
   }
 
   /** Brings the console of `vm` in line with its QEMU: connected while it runs, ended when it stops. */
@@ -94,6 +105,7 @@ export class SerialConsoles {
     if (!r) return;
     if (!c) {
       c = new Console(vm, r.pid);
+      c.ring.write(readTail(r.paths.serialLog, SCROLLBACK_BYTES));
       this.consoles.set(vm, c);
     }
     if (!c.socket && !c.connecting) this.connect(c, r.paths.serial);

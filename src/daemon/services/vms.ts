@@ -24,6 +24,7 @@ import { crashPoint } from "../util/crash-point.js";
 import type { Mutex } from "../util/mutex.js";
 import type { NetworksService } from "./networks.js";
 import { VmMonitors } from "./monitors.js";
+import { keepPreviousSerialLog } from "./serial-log.js";
 import type { AddressBook } from "./addresses.js";
 
 /** The uncompressed kernel boots by PVH, ~0.4 s faster under TCG; vmlinuz when it was not built. */
@@ -438,6 +439,7 @@ export class VmsService {
       const paths = this.paths(name);
       mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
       for (const s of [paths.qmp, paths.serial, paths.vnc, paths.qga]) rmSync(s, { force: true });
+      keepPreviousSerialLog(paths.serialLog);
       const steps = planVmStart({ spec, accel, taps, paths, boot, bridges });
       const tapSteps = steps.filter((s) => s.kind === "tap.add");
       const qemuSteps = steps.filter((s) => s.kind !== "tap.add");
