@@ -125,11 +125,14 @@ describe("network modes: reachability from inside the guests", () => {
     assert.deepEqual(fw.map((f) => [f.vm, f.ip]), [["a", a]]);
     await until("the forward from the LAN", 15000, () => (inLan(d.lab, ["busybox", "nc", "-w", "2", HOST, "8080"]).out.includes("hello-from-a") ? true : undefined), 300);
     assert.equal(await tcpReaches(con.c!, HOST, 8080, "hello-from-a"), false, "c (another network) is not let in by a's forward");
+    assert.equal(await tcpReaches(con.b!, HOST, 8080, "hello-from-a"), true, "b (a's own network) reaches the forward on the host's address (hairpin)");
+    assert.equal(await tcpReaches(con.b!, "10.10.0.1", 8080, "hello-from-a"), false, "but not on the gateway: the network's own address is left alone");
     const fromHost = () => d.cli("host", "exec", "--", "busybox", "nc", "-w", "2", HOST, "8080");
     assert.match((await fromHost()).stdout, /hello-from-a/, "the host itself reaches the forward on its own address");
     await d.ok("net", "forward", "remove", "nat1", "--host-port", "8080");
     assert.doesNotMatch(inLan(d.lab, ["busybox", "nc", "-w", "2", HOST, "8080"]).out, /hello-from-a/);
     assert.doesNotMatch((await fromHost()).stdout, /hello-from-a/);
+    assert.equal(await tcpReaches(con.b!, HOST, 8080, "hello-from-a"), false, "nor hairpinned");
     assert.doesNotMatch(nftRuleset(d.lab), /dport 8080/);
 
     // Forwarding is on for the bridge and the uplink only while a nat/routed network needs it.

@@ -13,7 +13,8 @@
  *   the forward hook when br_netfilter is active, as on every Docker host);
  * - internal, hostonly: nothing is forwarded in or out;
  * - nat: out from the subnet (to the uplink when one is named), in only when
- *   established/related or port-forwarded (from the LAN side and from the host itself);
+ *   established/related or port-forwarded (from the LAN side, the host itself, and the
+ *   network's own guests by the host's outside address: hairpin);
  *   masquerade of the subnet towards the outside;
  * - routed: in to and out from the subnet, no NAT;
  * - guests reach the host only for DHCP, DNS (TFTP with PXE) and ICMP echo.
@@ -125,9 +126,19 @@ export function networkRules(fw: NetworkFirewall): Partial<Record<ChainRole, str
           `ip saddr ${sn} ip daddr != ${sn}${up} masquerade`,
         ];
         if (fw.forwards.length > 0) {
-          // DNAT on the host's own addresses, for traffic from the LAN side only.
+          // DNAT on the host's own addresses, for traffic from the LAN side only…
           const from = fw.inbound ? `iifname ${q(fw.inbound)}` : `iifname != ${br}`;
-          out["nat-pre"] = fw.forwards.map((f) => `${from} fib daddr type local ${f.proto} dport ${f.hostPort} dnat ip to ${f.ip}:${f.port}`);
+          // …and from this network's own guests to an address of the host outside it (hairpin:
+          // what works from the LAN works from the next VM too). The gateway is left alone: a
+          // forward of host port 53 must not take the guests' DNS.
+          const hairpin = `iifname ${br} ip saddr ${sn} ip daddr != ${sn}`;
+          out["nat-pre"] = fw.forwards.flatMap((f) => [
+            `${from} fib daddr type local ${f.proto} dport ${f.hostPort} dnat ip to ${f.ip}:${f.port}`,
+            `${hairpin} fib daddr type local ${f.proto} dport ${f.hostPort} dnat ip to ${f.ip}:${f.port}`,
+          ]);
+          // A hairpinned connection leaves by the bridge it came in by: masqueraded, the target's
+          // answer comes back through the host (to be un-DNATed) instead of straight to the guest.
+          out["nat-post"].push(`oifname ${br} ip saddr ${sn} ip daddr ${sn} ct status dnat masquerade`);
           // And from the host itself, to any of its addresses but loopback (whose source
           // address could not leave the host): `curl HOST:PORT` on the host works too.
           out["nat-out"] = fw.forwards.map((f) => `fib daddr type local ip daddr != 127.0.0.0/8 ${f.proto} dport ${f.hostPort} dnat ip to ${f.ip}:${f.port}`);
