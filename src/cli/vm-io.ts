@@ -154,6 +154,7 @@ export async function agentShutdownAndWait(c: KvmgrClient, name: string, timeout
   const events = await c.events({ types: ["vm.state"], vm: [name] });
   try {
     await c.agentShutdown(name);
+    if (timeoutS === 0) return await c.showVm(name);
     await events.waitFor((e) => e.type === "vm.state" && (e.state === "shutoff" || e.state === "crashed"), timeoutS * 1000).catch(() => undefined);
     const v = await c.showVm(name);
     if (v.state === "running" || v.state === "paused") {

@@ -124,7 +124,7 @@ function showVm(v: Vm): void {
 }
 
 /** --timeout of the commands that wait for the guest (the daemon waits 60 s without it). */
-const TIMEOUT_HELP = "how long to wait, in seconds (default 60)";
+const TIMEOUT_HELP = "how long to wait, in seconds (default 60; 0: send the request and do not wait)";
 function timeoutOf(o: { timeout?: number | string }): number | undefined {
   if (o.timeout !== undefined && typeof o.timeout !== "number") throw invalid("timeout", `--timeout '${o.timeout}' must be a whole number of seconds.`);
   return o.timeout;
@@ -197,6 +197,7 @@ export function vmCommand(): Command {
       const timeoutS = timeoutOf(o);
       const v = o.agent ? await agentShutdownAndWait(clientOf(cmd), name, timeoutS ?? 60) : await clientOf(cmd).shutdownVm(name, timeoutS);
       if (wantsJson(cmd)) printJson(v);
+      else if (timeoutS === 0) process.stdout.write(`VM ${name}: asked to power off (${o.agent ? "by its guest agent" : "ACPI power button"}), not waiting.\n`);
       else process.stdout.write(`VM ${name} is off.\n`);
     });
 
@@ -209,7 +210,9 @@ export function vmCommand(): Command {
       const timeoutS = timeoutOf(o);
       const v = await clientOf(cmd).rebootVm(name, { ...(o.force ? { force: true } : {}), ...(timeoutS === undefined ? {} : { timeoutS }) });
       if (wantsJson(cmd)) printJson(v);
-      else process.stdout.write(o.force ? `VM ${name} reset.\n` : `VM ${name} rebooted.\n`);
+      else if (o.force) process.stdout.write(`VM ${name} reset.\n`);
+      else if (timeoutS === 0) process.stdout.write(`VM ${name}: asked to reboot (ACPI power button), not waiting; it restarts when its guest has powered off.\n`);
+      else process.stdout.write(`VM ${name} rebooted.\n`);
     });
 
   for (const [verb, desc, done] of [

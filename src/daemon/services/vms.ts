@@ -580,7 +580,7 @@ export class VmsService {
 
   /**
    * ACPI power button, then waits (without holding the lock) until the guest has powered
-   * off, or refuses with one sentence after `timeoutS`.
+   * off, or refuses with one sentence after `timeoutS`; 0 does not wait (virsh's way).
    */
   async shutdown(name: string, timeoutS = DEFAULT_SHUTDOWN_TIMEOUT_S): Promise<Vm> {
     await this.lock.run(async () => {
@@ -590,6 +590,7 @@ export class VmsService {
       await qmp.systemPowerdown();
       this.ctx.log.info({ vm: name }, "ACPI power-down sent");
     });
+    if (timeoutS === 0) return this.show(name);
     const off = await waitFor(() => {
       const v = this.ctx.store.getVm(name);
       return !v || (!v.runtime && !this.isAlive(v));
@@ -606,7 +607,8 @@ export class VmsService {
   /**
    * Reboot. By default the guest's own: the ACPI power button, and when the guest has powered
    * off the same QEMU resets and continues (libvirt's and virt-manager's Reboot); waits for that
-   * without holding the lock, or refuses after `timeoutS`. `force` is the reset button instead.
+   * without holding the lock, or refuses after `timeoutS` (0: does not wait; the request stands
+   * until the guest powers off). `force` is the reset button instead.
    */
   async reboot(name: string, opts: { force?: boolean; timeoutS?: number } = {}): Promise<Vm> {
     if (opts.force) {
@@ -633,6 +635,7 @@ export class VmsService {
         }
         this.ctx.log.info({ vm: name }, "ACPI power-down sent to reboot");
       });
+      if (timeoutS === 0) return this.show(name);
       const alive = () => {
         const v = this.ctx.store.getVm(name);
         return v ? this.isAlive(v) : false;
