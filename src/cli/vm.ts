@@ -2,7 +2,7 @@
 import { Command } from "commander";
 import { invalid } from "../api/errors.js";
 import type { BootDevice, DiskCreate, NicSpec, Vm, VmCreate } from "../api/vm.js";
-import { formatSize, parseSize } from "../core/model/size.js";
+import { formatSize, parseMemoryMiB, parseSize } from "../core/model/size.js";
 import { clientOf, wantsJson } from "./context.js";
 import { printFields, printJson, printTable } from "./format.js";
 import { vmNicCommand } from "./vm-nic.js";
@@ -57,7 +57,7 @@ function collect(v: string, prev: string[] = []): string[] {
 /** The fields create and edit share, from commander's options. */
 function commonBody(o: Record<string, unknown>): Record<string, unknown> {
   const body: Record<string, unknown> = {};
-  if (o.memory !== undefined) body.memoryMiB = o.memory;
+  if (typeof o.memory === "string") body.memoryMiB = parseMemoryMiB(o.memory);
   if (o.vcpus !== undefined) body.vcpus = o.vcpus;
   if (o.network !== undefined) body.nics = o.network;
   for (const k of ["image", "kernel", "initrd", "cmdline", "os"] as const) if (o[k] !== undefined) body[k] = o[k];
@@ -75,7 +75,7 @@ function commonBody(o: Record<string, unknown>): Record<string, unknown> {
 
 function addDefinitionOptions(c: Command): Command {
   return c
-    .option("--memory <MiB>", "memory in MiB (default: the OS's recommendation, else 256)", intOrRaw)
+    .option("--memory <MiB>", "memory in MiB, or with a unit: 2G, 512M (default: the OS's recommendation, else 256)")
     .option("--vcpus <n>", "virtual CPUs (default: the OS's recommendation, else 1)", intOrRaw)
     .option("--os <osid>", "OS id from osinfo-db ('kvmgr os list'): sets default memory, vCPUs, disk size, NIC model and disk bus")
     .option("--network <net[,mac=MAC][,model=M]>", "a NIC on a network (repeatable; order = NIC order)", parseNic)

@@ -70,7 +70,7 @@ describe("VM lifecycle through QMP", () => {
       assert.equal((await d.json<Vm>("vm", "resume", "vm1")).state, "running");
 
       // Edits to a running VM wait for its next start.
-      const pending = await d.json<Vm>("vm", "edit", "vm1", "--memory", "192");
+      const pending = await d.json<Vm>("vm", "edit", "vm1", "--memory", "192M");
       assert.equal(pending.memoryMiB, 160);
       assert.deepEqual(pending.pending, { memoryMiB: 192 });
       assert.match(await d.ok("vm", "show", "vm1"), /changes apply at next start/);

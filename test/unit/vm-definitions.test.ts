@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import { formatSize, parseSize } from "../../src/core/model/size.js";
+import { formatSize, parseMemoryMiB, parseSize } from "../../src/core/model/size.js";
 import { parseOsinfoXml, searchOs } from "../../src/core/osinfo/osinfo-xml.js";
 import { bootIndexes } from "../../src/core/render/qemu-argv.js";
 import { specDiff, validateVmCreate, validateVmEdit, type VmContext } from "../../src/core/validate/vm.js";
@@ -45,6 +45,15 @@ describe("sizes", () => {
     for (const bad of ["10", "G", "-1G", "1X", "1 G B"]) throwsCode(() => parseSize(bad), "KVMGR_ERR_INPUT_INVALID", /number with a unit/);
     assert.equal(formatSize(64 * 1024 ** 2), "64M");
     assert.equal(formatSize(1.5 * 1024 ** 3), "1.5G");
+  });
+
+  test("--memory: plain MiB, or a size with a unit that is whole MiB", () => {
+    assert.equal(parseMemoryMiB("2048"), 2048);
+    assert.equal(parseMemoryMiB("2G"), 2048);
+    assert.equal(parseMemoryMiB("512MiB"), 512);
+    assert.equal(parseMemoryMiB("1.5G"), 1536);
+    throwsCode(() => parseMemoryMiB("1500K"), "KVMGR_ERR_INPUT_INVALID", /not a whole number of MiB/);
+    for (const bad of ["lots", "-1", "2X"]) throwsCode(() => parseMemoryMiB(bad), "KVMGR_ERR_INPUT_INVALID", /must be MiB \(e\.g\. 2048\) or a size with a unit/);
   });
 });
 

@@ -25,3 +25,19 @@ export function formatSize(bytes: number): string {
 export function roundToSector(bytes: number): number {
   return Math.ceil(bytes / 512) * 512;
 }
+
+/**
+ * `--memory`: plain digits are MiB (virt-install's way), or a size with a unit (2G, 512MiB)
+ * that is a whole number of MiB. Whether the amount is allowed is the VM schema's to say.
+ */
+export function parseMemoryMiB(text: string): number {
+  if (/^\s*\d+\s*$/.test(text)) return Number(text);
+  let bytes: number;
+  try {
+    bytes = parseSize(text, "memoryMiB");
+  } catch {
+    throw invalid("memoryMiB", `Memory '${text}' must be MiB (e.g. 2048) or a size with a unit (e.g. 2G).`);
+  }
+  if (bytes % UNITS.M! !== 0) throw invalid("memoryMiB", `Memory '${text}' is not a whole number of MiB.`);
+  return bytes / UNITS.M!;
+}
