@@ -72,7 +72,9 @@ describe("foundation slice in a lab", () => {
       [["net", "create", "n", "--mode", "hostonly", "--subnet", "10.0.0.0/24", "--dhcp-range", "10.9.0.2,10.9.0.9"], /outside the subnet/],
       [["net", "create", "n", "--mode", "hostonly", "--subnet", "10.0.0.0/24", "--gateway", "10.0.0.255"], /broadcast address/],
       [["vm", "create", "v", "--image", "test-guest", "--network", "nosuchnet"], /no network named 'nosuchnet'/],
-      [["vm", "create", "v", "--image", "test-guest", "--memory", "lots"], /memory must be a whole number/],
+      [["vm", "create", "v", "--image", "test-guest", "--memory", "lots"], /Memory 'lots' must be MiB \(e\.g\. 2048\) or a size with a unit/],
+      [["vm", "create", "v", "--image", "test-guest", "--memory", "8"], /memory must be a whole number of MiB between 16/],
+      [["vm", "create", "v", "--image", "test-guest", "--memory", "2T"], /memory must be a whole number of MiB between 16 and 1048576/],
     ];
     for (const [args, re] of cases) {
       const r = await d.cli(...args);
