@@ -1,4 +1,5 @@
 /** kvmgr vm console | exec | stats | agent-shutdown: a running VM's input and output, through the daemon's API. */
+import { pipeline } from "node:stream/promises";
 import { Command } from "commander";
 import type WebSocket from "ws";
 import { KvmgrError, invalid } from "../api/errors.js";
@@ -174,7 +175,15 @@ export function addVmIoCommands(vm: Command): void {
     .description("the serial console, interactive (Ctrl-] leaves); piped stdin is sent as typed")
     .option("--no-replay", "do not print what the console showed before")
     .option("--linger <ms>", "with piped stdin: after it ends, leave once the console was quiet this long", positiveInt("--linger"), 1000)
-    .action(async (name: string, o: { replay: boolean; linger: number }, cmd: Command) => {
+    .option("--show-log", "print the serial log of the VM's last run instead (also when it is off)")
+    .option("--previous", "with --show-log: the log of the run before")
+    .action(async (name: string, o: { replay: boolean; linger: number; showLog?: boolean; previous?: boolean }, cmd: Command) => {
+      if (o.previous && !o.showLog) throw invalid("previous", "--previous goes with --show-log.");
+      if (o.showLog) {
+        const log = await clientOf(cmd).serialLog(name, { previous: o.previous === true });
+        await pipeline(log, process.stdout, { end: false });
+        return;
+      }
       const ws = await clientOf(cmd).serial(name, { scrollback: o.replay });
       const why = await runConsole(ws, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr }, {
         lingerMs: o.linger,

@@ -206,5 +206,8 @@ export class KvmgrClient {
     return openWebSocket(this.opts, `/v1/networks/${this.n(name)}/capture${q.size > 0 ? `?${q.toString()}` : ""}`);
   };
   /** Raw RFB to the VM's VNC server; resolves paused (see `serial`). */
+  /** The serial log QEMU wrote for the VM (`previous`: the run before), as a byte stream. */
+  serialLog = (name: string, o: { previous?: boolean } = {}): Promise<IncomingMessage> =>
+    this.stream(`/v1/vms/${this.n(name)}/serial/log${o.previous ? "?previous=1" : ""}`);
   vnc = (name: string): Promise<WebSocket> => openWebSocket(this.opts, `/v1/vms/${this.n(name)}/vnc`);
 }

@@ -336,4 +336,21 @@ describe("consoles, guest agent, addresses, stats and metrics of a running VM", 
     const stats = await d.cli("vm", "stats", "vm1");
     assert.match(stats.stderr, /is not running/);
   });
+
+  test("the serial log of a VM that is off, and of the run before (vm console --show-log)", async () => {
+    const log = await d.ok("vm", "console", "vm1", "--show-log");
+    assert.match(log, new RegExp(`away-${R + 5}`), "what the guest printed while the daemon was away");
+    assert.match(log, new RegExp(`kvmgr-${R + 4}`), "and what it printed to the daemon's viewers");
+    assert.equal(await d.ok("vm", "console", "vm1", "--show-log", "--previous"), "", "there was no run before");
+    await d.ok("vm", "start", "vm1");
+    try {
+      assert.match(await d.ok("vm", "console", "vm1", "--show-log", "--previous"), new RegExp(`away-${R + 5}`), "a start keeps the last run's log");
+      assert.doesNotMatch(await d.ok("vm", "console", "vm1", "--show-log"), new RegExp(`away-${R + 5}`), "and begins a new one");
+    } finally {
+      await d.ok("vm", "stop", "vm1");
+    }
+    const r = await d.cli("vm", "console", "nosuch", "--show-log");
+    assert.deepEqual([r.code, r.stderr], [3, "kvmgr: VM 'nosuch' does not exist.\n"]);
+    assert.match((await d.cli("vm", "console", "vm1", "--previous")).stderr, /--previous goes with --show-log/);
+  });
 });

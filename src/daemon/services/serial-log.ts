@@ -4,7 +4,7 @@
  * from, and the previous run's output after a crash. It is kept small the way virtlogd keeps
  * libvirt's: over the limit, the file becomes `.1` and starts again empty.
  */
-import { closeSync, copyFileSync, existsSync, fstatSync, openSync, readSync, renameSync, statSync, truncateSync } from "node:fs";
+import { closeSync, copyFileSync, existsSync, fstatSync, openSync, readFileSync, readSync, renameSync, statSync, truncateSync } from "node:fs";
 
 export const SERIAL_LOG_MAX_BYTES = 1024 * 1024;
 
@@ -51,5 +51,15 @@ export function readTail(path: string, n: number): Buffer {
     return buf.subarray(0, got);
   } finally {
     closeSync(fd);
+  }
+}
+
+/** A whole (small) file; empty when there is none. */
+export function readWhole(path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return Buffer.alloc(0);
+    throw e;
   }
 }

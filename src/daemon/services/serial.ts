@@ -9,7 +9,7 @@
 import { createConnection, type Socket } from "node:net";
 import { ByteRing } from "../../core/stats/ring.js";
 import type { DaemonContext } from "../context.js";
-import { capSerialLog, readTail } from "./serial-log.js";
+import { capSerialLog, readTail, readWhole } from "./serial-log.js";
 import type { VmRuntime } from "./vm-runtime.js";
 
 export const SCROLLBACK_BYTES = 64 * 1024;
@@ -73,6 +73,12 @@ export class SerialConsoles {
       },
       close: () => void c.viewers.delete(viewer),
     };
+  }
+
+  /** The VM's serial log as QEMU wrote it (this run's, or the one before), running or not; empty when there is none. */
+  log(vm: string, previous: boolean): Buffer {
+    const path = this.rt.paths(vm).serialLog;
+    return readWhole(previous ? `${path}.1` : path);
   }
 
   /** The scrollback of a VM's console (empty when there is none). */

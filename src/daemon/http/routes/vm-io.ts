@@ -2,6 +2,7 @@
  * A running VM's input and output: consoles (WebSockets), the guest agent, live statistics.
  *   GET  /v1/vms/:name/serial   WebSocket: the serial console, raw bytes both ways (binary frames;
  *                               text frames are taken as UTF-8); the scrollback first unless ?scrollback=0
+ *   GET  /v1/vms/:name/serial/log?previous=1   the serial log QEMU wrote (this run's, or the one before), running or not
  *   GET  /v1/vms/:name/vnc      WebSocket: raw RFB to QEMU's VNC server (for noVNC), binary frames
  *   POST /v1/vms/:name/exec     run a command through the guest agent
  *   POST /v1/vms/:name/agent/shutdown   ask the guest agent to power the guest off (or reboot, halt)
@@ -59,6 +60,12 @@ export function vmIoRoutes(app: FastifyInstance, s: Services): void {
       });
     },
   );
+
+  app.get<{ Params: NameParams; Querystring: { previous?: string } }>("/v1/vms/:name/serial/log", { schema: { params: NameParams } }, (req, reply) => {
+    s.vms.show(req.params.name); // 404 for an unknown VM
+    const previous = req.query.previous === "1" || req.query.previous === "true";
+    return reply.type("application/octet-stream").send(s.serial.log(req.params.name, previous));
+  });
 
   app.get<{ Params: NameParams }>("/v1/vms/:name/vnc", { websocket: true, schema: { params: NameParams }, preValidation: mustRun }, (socket: WebSocket, req) => {
     // QEMU's VNC server takes many clients: each viewer gets its own connection, bridged byte for byte.
