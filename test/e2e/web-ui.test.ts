@@ -470,6 +470,12 @@ describe("web UI", () => {
     await row.getByRole("button", { name: "Shut down web1" }).click();
     await row.locator('[data-state="shutoff"]').waitFor({ timeout: 30000 });
     assert.equal((await d.json<Vm>("vm", "show", "web1")).state, "shutoff");
+    // Off, its serial tab shows what the console printed in that run (the serial test's command too).
+    await page.goto(`${url}/vms/web1/serial`);
+    const log = page.getByRole("log", { name: "Serial log of web1" });
+    await log.locator(".xterm-rows").getByText("kvm42ok").first().waitFor({ timeout: 10000 });
+    await log.locator(".xterm-rows").getByText("reboot: Power down").first().waitFor({ timeout: 10000 });
+    await b.shot("serial-log");
     // The topology follows: the NIC has no tap any more.
     await nav("Topology").click();
     await page.locator("[data-nic-edge^='web1:']:not(.live)").waitFor({ state: "attached" });

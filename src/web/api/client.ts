@@ -122,6 +122,12 @@ export class Api {
   createVm = (body: VmCreateFull) => this.call<Vm>("POST", "/v1/vms", body);
   editVm = (name: string, body: VmEdit) => this.call<Vm>("PATCH", `/v1/vms/${n(name)}`, body);
   startVm = (name: string) => this.call<Vm>("POST", `/v1/vms/${n(name)}/start`);
+  /** The serial log of the VM's last run, as text (bytes that are not UTF-8 shown as �). */
+  serialLog = async (name: string): Promise<string> => {
+    const res = await this.send("GET", `/v1/vms/${n(name)}/serial/log`, undefined, undefined);
+    if (res.status >= 400) throw await this.errorOf(res);
+    return await res.text();
+  };
   /** ACPI power button: the guest shuts itself down */
   shutdownVm = (name: string) => this.call<Vm>("POST", `/v1/vms/${n(name)}/shutdown`);
   /** forced power-off */

@@ -12,6 +12,7 @@ import { Hardware } from "./Hardware.js";
 
 const VncConsole = lazy(() => import("./VncConsole.js"));
 const SerialConsole = lazy(() => import("./SerialConsole.js"));
+const SerialLog = lazy(() => import("./SerialLog.js"));
 
 export default function VmDetails({ name, tab }: { name: string; tab: string }) {
   const { t } = useI18n();
@@ -49,7 +50,11 @@ export default function VmDetails({ name, tab }: { name: string; tab: string }) 
           <div role="tabpanel" aria-labelledby={`tab-${tab}`}>
             <Suspense fallback={<Loading />}>
               {tab === "console" ? <NeedsRunning vm={vm.data}>{<VncConsole vm={vm.data} />}</NeedsRunning> : null}
-              {tab === "serial" ? <NeedsRunning vm={vm.data}>{<SerialConsole vm={vm.data} />}</NeedsRunning> : null}
+              {tab === "serial" ? (
+                <NeedsRunning vm={vm.data} off={<SerialLog vm={vm.data} />}>
+                  <SerialConsole vm={vm.data} />
+                </NeedsRunning>
+              ) : null}
               {tab === "hardware" ? <Hardware vm={vm.data} /> : null}
               {tab !== "console" && tab !== "serial" && tab !== "hardware" ? <Overview vm={vm.data} /> : null}
             </Suspense>
@@ -76,17 +81,21 @@ function BeginInstall({ vm }: { vm: Vm }) {
   );
 }
 
-function NeedsRunning({ vm, children }: { vm: Vm; children: React.ReactNode }) {
+/** A console needs a running VM; when it is off, a Start button and `off` (e.g. the serial log) instead. */
+function NeedsRunning({ vm, children, off }: { vm: Vm; children: React.ReactNode; off?: React.ReactNode }) {
   const { t } = useI18n();
   const start = useApiMutation((api, n: string) => api.startVm(n));
   if (vm.state === "running" || vm.state === "paused") return <>{children}</>;
   return (
-    <div className="card console-off">
-      <p>{t("console.notRunning")}</p>
-      <ErrorText error={start.error} />
-      <button type="button" className="primary" disabled={start.isPending} onClick={() => start.mutate(vm.name)}>
-        {start.isPending ? t("common.working") : t("vm.start")}
-      </button>
-    </div>
+    <>
+      <div className="card console-off">
+        <p>{t("console.notRunning")}</p>
+        <ErrorText error={start.error} />
+        <button type="button" className="primary" disabled={start.isPending} onClick={() => start.mutate(vm.name)}>
+          {start.isPending ? t("common.working") : t("vm.start")}
+        </button>
+      </div>
+      {off}
+    </>
   );
 }
