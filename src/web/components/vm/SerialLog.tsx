@@ -12,7 +12,7 @@ import { ErrorText } from "../common.js";
 export default function SerialLog({ vm }: { vm: Vm }) {
   const { t } = useI18n();
   const api = useApi();
-  // A new pid or state is a new run: the log to show has changed.
+  // Another state is another run to show (the one that just ended, or a new one).
   const log = useQuery({
     queryKey: ["serial-log", vm.name, vm.state],
     queryFn: () => api.serialLog(vm.name),
