@@ -78,6 +78,16 @@ export const NetworkCreate = Type.Object(
 );
 export type NetworkCreate = Static<typeof NetworkCreate>;
 
+/** Body of PATCH /v1/networks/:name: what a defined network can change (dhcpHosts replaces the list). */
+export const NetworkEdit = Type.Object(
+  {
+    dhcpHosts: Type.Optional(Type.Array(DhcpHost, { maxItems: 4096 })),
+    autostart: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+export type NetworkEdit = Static<typeof NetworkEdit>;
+
 export const Lease = Type.Object({
   mac: Type.String(),
   ip: Type.String(),

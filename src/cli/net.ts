@@ -2,7 +2,8 @@
 import { Command, Option } from "commander";
 import { invalid } from "../api/errors.js";
 import { NETWORK_MODES } from "../api/enums.js";
-import type { DhcpHost, Network, NetworkCreate } from "../api/network.js";
+import type { DhcpHost, Network, NetworkCreate, NetworkEdit } from "../api/network.js";
+import { normalizeMac } from "../core/model/mac.js";
 import { createWriteStream } from "node:fs";
 import { resolve } from "node:path";
 import { pipeline } from "node:stream/promises";
@@ -20,6 +21,16 @@ function parseDhcpHost(s: string, prev: DhcpHost[] = []): DhcpHost[] {
   const [mac, ip, hostname, ...rest] = s.split(",");
   if (mac === undefined || ip === undefined || rest.length > 0) throw invalid("dhcpHosts", `--dhcp-host '${s}' must be MAC,IP[,NAME].`);
   return [...prev, hostname !== undefined ? { mac, ip, hostname } : { mac, ip }];
+}
+
+/** The reservations after `net edit`: removals first, then additions replacing a MAC's old one. */
+export function editedReservations(net: string, cur: readonly DhcpHost[], add: readonly DhcpHost[], remove: readonly string[]): DhcpHost[] {
+  const gone = new Set(remove.map(normalizeMac));
+  for (const m of remove) {
+    if (!cur.some((h) => normalizeMac(h.mac) === normalizeMac(m))) throw invalid("dhcpHosts", `Network '${net}' has no reservation for MAC ${m}.`);
+  }
+  for (const a of add) gone.add(normalizeMac(a.mac));
+  return [...cur.filter((h) => !gone.has(normalizeMac(h.mac))), ...add];
 }
 
 /** Whole numbers stay numbers; anything else goes as typed so the API names what is wrong. */
@@ -85,6 +96,34 @@ export function netCommand(): Command {
       const n = await clientOf(cmd).createNetwork(body);
       if (wantsJson(cmd)) printJson(n);
       else process.stdout.write(`Network ${n.name} defined (${n.mode}, bridge ${n.bridge}${n.subnet ? `, ${n.subnet}` : ""}).\n`);
+    });
+
+  net
+    .command("edit <name>")
+    .description("change a network's DHCP reservations or autostart; an active network's DHCP server takes new reservations at once")
+    .option("--dhcp-host <mac,ip[,name]>", "reserve IP for MAC, replacing MAC's reservation if it has one (repeatable)", parseDhcpHost)
+    .option("--remove-dhcp-host <mac>", "remove the reservation of MAC (repeatable)", (v: string, prev: string[] = []) => [...prev, v])
+    .option("--autostart", "start with the daemon")
+    .option("--no-autostart", "do not start with the daemon")
+    .option("--json", "print JSON")
+    .action(async (name: string, o: { dhcpHost?: DhcpHost[]; removeDhcpHost?: string[]; autostart?: boolean }, cmd: Command) => {
+      const c = clientOf(cmd);
+      const body: NetworkEdit = {};
+      if (o.dhcpHost || o.removeDhcpHost) body.dhcpHosts = editedReservations(name, (await c.showNetwork(name)).dhcpHosts, o.dhcpHost ?? [], o.removeDhcpHost ?? []);
+      if (o.autostart !== undefined) body.autostart = o.autostart;
+      if (Object.keys(body).length === 0) throw invalid("body", "Nothing to change: give at least one option (see 'kvmgr net edit --help').");
+      const n = await c.editNetwork(name, body);
+      if (wantsJson(cmd)) printJson(n);
+      else process.stdout.write(`Network ${name} changed${n.active && body.dhcpHosts ? " (its DHCP server has the new reservations)" : ""}.\n`);
+    });
+
+  net
+    .command("autostart <name> <on|off>")
+    .description("start the network with the daemon, or not")
+    .action(async (name: string, onOff: string, _o: unknown, cmd: Command) => {
+      if (onOff !== "on" && onOff !== "off") throw invalid("autostart", `Autostart is 'on' or 'off', not '${onOff}'.`);
+      await clientOf(cmd).editNetwork(name, { autostart: onOff === "on" });
+      process.stdout.write(`Network ${name}: autostart ${onOff}.\n`);
     });
 
   for (const [verb, done] of [["start", "started"], ["stop", "stopped"]] as const) {

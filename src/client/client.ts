@@ -2,7 +2,7 @@
 import { request, type IncomingMessage } from "node:http";
 import { KvmgrError, isErrorCode, type ApiErrorBody } from "../api/errors.js";
 import type { DoctorReport, HostInfo, HostStorage } from "../api/host.js";
-import type { Lease, Network, NetworkCreate, PortForwardCreate, PortForwardView } from "../api/network.js";
+import type { Lease, Network, NetworkCreate, NetworkEdit, PortForwardCreate, PortForwardView } from "../api/network.js";
 import type { OsInfo, Snapshot, Vm, VmClone, VmCreate, VmEdit } from "../api/vm.js";
 import type { VmStats } from "../api/stats.js";
 import type { AgentShutdownRequest, ExecRequest, ExecResult } from "../api/vm-io.js";
@@ -129,6 +129,7 @@ export class KvmgrClient {
 
   listNetworks = () => this.call<Network[]>("GET", "/v1/networks");
   createNetwork = (body: NetworkCreate) => this.call<Network>("POST", "/v1/networks", body);
+  editNetwork = (name: string, body: NetworkEdit) => this.call<Network>("PATCH", `/v1/networks/${this.n(name)}`, body);
   showNetwork = (name: string) => this.call<Network>("GET", `/v1/networks/${this.n(name)}`);
   leases = (name: string) => this.call<Lease[]>("GET", `/v1/networks/${this.n(name)}/leases`);
   startNetwork = (name: string) => this.call<Network>("POST", `/v1/networks/${this.n(name)}/start`);

@@ -135,6 +135,27 @@ describe("network modes: reachability from inside the guests", () => {
     assert.equal(await tcpReaches(con.b!, HOST, 8080, "hello-from-a"), false, "nor hairpinned");
     assert.doesNotMatch(nftRuleset(d.lab), /dport 8080/);
 
+    // A reservation added to the running network: its dnsmasq re-reads it (same process), and b,
+    // asking again, is given the reserved address.
+    const before = await d.json<Network>("net", "show", "nat1");
+    assert.equal(await d.ok("net", "edit", "nat1", "--dhcp-host", `${MAC.b},10.10.0.60,bee`), "Network nat1 changed (its DHCP server has the new reservations).\n");
+    const edited = await d.json<Network>("net", "show", "nat1");
+    assert.equal(edited.dnsmasqPid, before.dnsmasqPid, "re-read, not restarted");
+    assert.deepEqual(edited.dhcpHosts, [...before.dhcpHosts, { mac: MAC.b, ip: "10.10.0.60", hostname: "bee" }]);
+    assert.equal((await con.b!.run("kill $(cat /run/kvmgr/dhcp/eth0.pid)")).code, 0, "b's DHCP client starts over");
+    await vmAddress(d, "b", /^10\.10\.0\.60$/, 30000);
+    await guestHas(con.b!, "10.10.0.60");
+    // The test guest notes its link's flap count a round (2 s) after starting a DHCP client; a NIC
+    // moved before that would go unnoticed (the next test moves b).
+    await until("b's DHCP watcher to settle", 10000, async () => ((await con.b!.run("cat /run/kvmgr/dhcp/eth0.carrier")).code === 0 ? true : undefined), 300);
+    assert.equal((await con.a!.run("nslookup bee.nat1")).output.includes("10.10.0.60"), true, "the reservation's name is in DNS");
+    await d.ok("net", "edit", "nat1", "--remove-dhcp-host", MAC.b.toUpperCase());
+    assert.deepEqual((await d.json<Network>("net", "show", "nat1")).dhcpHosts, before.dhcpHosts);
+    assert.equal((await d.cli("net", "edit", "nat1", "--remove-dhcp-host", MAC.b)).stderr, `kvmgr: Network 'nat1' has no reservation for MAC ${MAC.b}.\n`);
+    assert.match((await d.cli("net", "edit", "nat1", "--dhcp-host", `${MAC.b},10.10.1.60`)).stderr, /outside the subnet 10\.10\.0\.0\/24/);
+    assert.equal(await d.ok("net", "autostart", "nat1", "on"), "Network nat1: autostart on.\n");
+    assert.equal((await d.json<Network>("net", "show", "nat1")).autostart, true);
+
     // Forwarding is on for the bridge and the uplink only while a nat/routed network needs it.
     assert.equal(sysctl(d.lab, "net.ipv4.conf.eth0.forwarding"), "1");
     assert.equal(sysctl(d.lab, "net.ipv4.conf.all.forwarding"), "0", "never the global switch");

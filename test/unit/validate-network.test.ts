@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { KvmgrError } from "../../src/api/errors.js";
 import type { NetworkCreate } from "../../src/api/network.js";
-import { validateNetworkCreate, type NetworkContext } from "../../src/core/validate/network.js";
+import { validateNetworkCreate, validateNetworkEdit, type NetworkContext } from "../../src/core/validate/network.js";
+import { editedReservations } from "../../src/cli/net.js";
 import { contains, parseCidr, parseIpv4, subnetOf } from "../../src/core/model/ipv4.js";
 
 const empty: NetworkContext = { networks: [], hostLinks: ["lo", "eth0"], hostSubnets: ["172.16.0.0/16"] };
@@ -22,6 +23,34 @@ function refusal(input: unknown, ctx: NetworkContext = empty): KvmgrError {
 }
 
 describe("network validation", () => {
+  test("edit: autostart and reservations change, checked as at creation; the rest is fixed", () => {
+    const spec = validateNetworkCreate({ name: "n", mode: "nat", subnet: "10.0.0.0/24" }, empty);
+    const e = validateNetworkEdit(spec, { autostart: true, dhcpHosts: [{ mac: "52:54:00:AA:00:01", ip: "10.0.0.50", hostname: "web" }] });
+    assert.deepEqual([e.autostart, e.dhcpHosts], [true, [{ mac: "52:54:00:aa:00:01", ip: "10.0.0.50", hostname: "web" }]]);
+    assert.deepEqual({ ...e, autostart: false, dhcpHosts: [] }, spec, "nothing else changed");
+    const refused = (edit: unknown, s = spec) => {
+      try {
+        validateNetworkEdit(s, edit);
+      } catch (err) {
+        assert.ok(err instanceof KvmgrError);
+        return err.message;
+      }
+      assert.fail(`expected ${JSON.stringify(edit)} to be refused`);
+    };
+    assert.match(refused({ dhcpHosts: [{ mac: "52:54:00:aa:00:01", ip: "10.0.1.5" }] }), /outside the subnet 10\.0\.0\.0\/24/);
+    assert.match(refused({ dhcpHosts: [{ mac: "52:54:00:aa:00:01", ip: "10.0.0.1" }] }), /is the gateway/);
+    assert.match(refused({ subnet: "10.9.0.0/24" }), /subnet/);
+    const internal = validateNetworkCreate({ name: "i", mode: "internal" }, empty);
+    assert.match(refused({ dhcpHosts: [{ mac: "52:54:00:aa:00:01", ip: "10.0.0.5" }] }, internal), /need a network with DHCP/);
+  });
+
+  test("net edit's reservations: removals, then additions replacing a MAC's old one", () => {
+    const cur = [{ mac: "52:54:00:00:00:0a", ip: "10.0.0.11" }, { mac: "52:54:00:00:00:02", ip: "10.0.0.12" }];
+    assert.deepEqual(editedReservations("n", cur, [{ mac: "52:54:00:00:00:0A", ip: "10.0.0.21" }], ["52:54:00:00:00:02"]), [{ mac: "52:54:00:00:00:0A", ip: "10.0.0.21" }]);
+    assert.deepEqual(editedReservations("n", cur, [], ["52:54:00:00:00:0A"]), [cur[1]], "MACs compare in any case");
+    assert.throws(() => editedReservations("n", cur, [], ["52:54:00:00:00:09"]), /Network 'n' has no reservation for MAC 52:54:00:00:00:09\./);
+  });
+
   test("fills defaults for a bare hostonly network", () => {
     const spec = validateNetworkCreate({ name: "lab1", mode: "hostonly" }, empty);
     assert.equal(spec.bridge, "kvbr0");

@@ -6,7 +6,7 @@
 import { KvmgrError, invalid } from "../../api/errors.js";
 import type { DhcpHost, NetworkCreate, NetworkMode, PortForward } from "../../api/network.js";
 import { checkSchema } from "./schema-check.js";
-import { NetworkCreate as NetworkCreateSchema } from "../../api/network.js";
+import { NetworkCreate as NetworkCreateSchema, NetworkEdit as NetworkEditSchema } from "../../api/network.js";
 import {
   broadcastOf,
   contains,
@@ -201,9 +201,15 @@ export function validateNetworkCreate(input: NetworkCreate, ctx: NetworkContext)
   }
   if (input.tftpRoot !== undefined && !dhcp) throw invalid("tftpRoot", "PXE boot (--tftp-root) needs a network with DHCP.");
 
+  const hosts = validateDhcpHosts(input.dhcpHosts ?? [], dhcp ? subnet : null, gateway);
+  return finish(input, bridge, subnet ? formatCidr(subnet) : null, gateway === null ? null : formatIpv4(gateway), dhcp, hosts);
+}
+
+/** DHCP reservations, normalised; `subnet` null: the network has no DHCP of kvmgr's. */
+function validateDhcpHosts(input: readonly DhcpHost[], subnet: Subnet | null, gateway: number | null): DhcpHost[] {
   const hosts: DhcpHost[] = [];
-  for (const h of input.dhcpHosts ?? []) {
-    if (!dhcp || !subnet) throw invalid("dhcpHosts", "DHCP reservations need a network with DHCP.");
+  for (const h of input) {
+    if (!subnet) throw invalid("dhcpHosts", "DHCP reservations need a network with DHCP.");
     const mac = normalizeMac(h.mac);
     const ip = parseIpv4(h.ip);
     if (isMulticastMac(mac) || isZeroMac(mac)) throw invalid("dhcpHosts", `MAC ${h.mac} is a multicast or zero address and cannot belong to a NIC.`);
@@ -214,8 +220,23 @@ export function validateNetworkCreate(input: NetworkCreate, ctx: NetworkContext)
     if (hosts.some((o) => o.ip === h.ip)) throw invalid("dhcpHosts", `Address ${h.ip} is reserved twice.`);
     hosts.push(h.hostname !== undefined ? { mac, ip: h.ip, hostname: h.hostname } : { mac, ip: h.ip });
   }
+  return hosts;
+}
 
-  return finish(input, bridge, subnet ? formatCidr(subnet) : null, gateway === null ? null : formatIpv4(gateway), dhcp, hosts);
+/**
+ * A defined network's edit: what can change without rebuilding it (autostart, DHCP
+ * reservations, which a running dnsmasq re-reads). The rest is fixed at creation, as the
+ * bridge, subnet and firewall are built from it; delete and create again to change it.
+ */
+export function validateNetworkEdit(spec: NetworkSpec, edit: unknown): NetworkSpec {
+  checkSchema(NetworkEditSchema, edit);
+  const out: NetworkSpec = { ...spec };
+  if (edit.autostart !== undefined) out.autostart = edit.autostart;
+  if (edit.dhcpHosts !== undefined) {
+    const c = spec.dhcp && spec.subnet ? parseCidr(spec.subnet) : null;
+    out.dhcpHosts = validateDhcpHosts(edit.dhcpHosts, c ? subnetOf(c.addr, c.prefix) : null, spec.gateway === null ? null : parseIpv4(spec.gateway));
+  }
+  return out;
 }
 
 /** Bridge mode: join a host bridge (`--bridge BR` that exists) or create one around a NIC (`--uplink`). */

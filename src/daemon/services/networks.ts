@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { dirname } from "node:path";
 import { chmodSync, mkdirSync, readFileSync, rmdirSync, rmSync, statSync } from "node:fs";
 import { KvmgrError, notFound } from "../../api/errors.js";
-import type { Network, NetworkCreate, PortForwardCreate, PortForwardView } from "../../api/network.js";
+import type { Network, NetworkCreate, NetworkEdit, PortForwardCreate, PortForwardView } from "../../api/network.js";
 import { validateForwardAdd, validateForwardRemove } from "../../core/validate/forward.js";
 import { planUndo } from "../../core/plan/host-step.js";
 import {
@@ -19,7 +19,7 @@ import {
 } from "../../core/plan/network-plan.js";
 import { renderDhcpHostsFile, type DnsmasqOptions, type VmHost } from "../../core/render/dnsmasq-conf.js";
 import { chainName, hasNftRules, networkChains, networkRules, renderNetworkNft, type ChainRole, type ResolvedForward } from "../../core/render/nft-ruleset.js";
-import { validateNetworkCreate, type NetworkSpec } from "../../core/validate/network.js";
+import { validateNetworkCreate, validateNetworkEdit, type NetworkSpec } from "../../core/validate/network.js";
 import { routeArgs, applySteps, undoSteps } from "../../host/apply.js";
 import { readLeases } from "../../host/dnsmasq/leases.js";
 import { observeDhcpListeners, servesBridge } from "../../host/dhcp-listeners.js";
@@ -95,21 +95,37 @@ export class NetworksService {
    */
   refreshVmHosts(): Promise<void> {
     return this.lock.run(async () => {
-      for (const n of this.ctx.store.listNetworks()) {
-        if (!n.active || !needsDnsmasq(n.spec)) continue;
-        const paths = this.paths(n.spec.name);
-        const hosts = this.vms.hostsOn(n.spec.name);
-        const want = renderDhcpHostsFile(n.spec, hosts);
-        let have = "";
-        try {
-          have = readFileSync(paths.hostsFile, "utf8");
-        } catch {
-          /* missing: rewritten below */
-        }
-        if (have === want || this.dnsmasqPid(n.spec) === null) continue;
-        await applySteps(this.deps(), planDnsmasqHostsUpdate(n.spec, paths, hosts));
-        this.ctx.log.info({ network: n.spec.name, hosts: hosts.length }, "dnsmasq re-read the network's VM names");
-      }
+      for (const n of this.ctx.store.listNetworks()) await this.refreshHostsLocked(n);
+    });
+  }
+
+  /** The hosts file (reservations, VM names) of an active network as its spec says; dnsmasq re-reads it. */
+  private async refreshHostsLocked(n: StoredNetwork): Promise<void> {
+    if (!n.active || !needsDnsmasq(n.spec)) return;
+    const paths = this.paths(n.spec.name);
+    const hosts = this.vms.hostsOn(n.spec.name);
+    const want = renderDhcpHostsFile(n.spec, hosts);
+    let have = "";
+    try {
+      have = readFileSync(paths.hostsFile, "utf8");
+    } catch {
+      /* missing: rewritten below */
+    }
+    if (have === want || this.dnsmasqPid(n.spec) === null) return;
+    await applySteps(this.deps(), planDnsmasqHostsUpdate(n.spec, paths, hosts));
+    this.ctx.log.info({ network: n.spec.name, hosts: hosts.length, reservations: n.spec.dhcpHosts.length }, "dnsmasq re-read the network's reservations and VM names");
+  }
+
+  /** Changes autostart or the DHCP reservations; a running dnsmasq takes new reservations at once. */
+  edit(name: string, body: NetworkEdit): Promise<Network> {
+    return this.lock.run(async () => {
+      const cur = this.get(name);
+      const n: StoredNetwork = { ...cur, spec: validateNetworkEdit(cur.spec, body) };
+      this.ctx.store.putNetwork(n);
+      await this.refreshHostsLocked(n);
+      this.ctx.log.info({ network: name, edit: Object.keys(body) }, "network changed");
+      this.ctx.events.publish({ type: "net.defined", network: name });
+      return this.view(n, await this.observe());
     });
   }
 

@@ -1,7 +1,7 @@
 /** /v1/networks */
 import type { FastifyInstance } from "fastify";
 import { Type } from "@sinclair/typebox";
-import { Network, NetworkCreate, PortForwardCreate, PortForwardView } from "../../../api/network.js";
+import { Network, NetworkCreate, NetworkEdit, PortForwardCreate, PortForwardView, type NetworkEdit as NetworkEditT } from "../../../api/network.js";
 import { KvmgrError, invalid } from "../../../api/errors.js";
 import type { WebSocket } from "ws";
 import { PcapReader, summarizeFrame } from "../../../core/model/pcap.js";
@@ -20,6 +20,9 @@ export function networkRoutes(app: FastifyInstance, s: Services): void {
   });
   app.get<{ Params: NameParams }>("/v1/networks/:name", { schema: { params: NameParams } }, (req) => s.networks.show(req.params.name));
   app.get<{ Params: NameParams }>("/v1/networks/:name/leases", { schema: { params: NameParams } }, async (req) => (await s.networks.show(req.params.name)).leases);
+  app.patch<{ Params: NameParams; Body: unknown }>("/v1/networks/:name", { schema: { params: NameParams, body: NetworkEdit } }, (req) =>
+    s.networks.edit(req.params.name, req.body as NetworkEditT),
+  );
   app.post<{ Params: NameParams }>("/v1/networks/:name/start", { schema: { params: NameParams } }, (req) => s.networks.start(req.params.name));
   app.post<{ Params: NameParams }>("/v1/networks/:name/stop", { schema: { params: NameParams } }, (req) =>
     s.networks.stop(req.params.name, (net) => s.vms.vmsOn(net, true)),
