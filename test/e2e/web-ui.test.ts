@@ -132,6 +132,22 @@ describe("web UI", () => {
     assert.equal(net.active, true);
     assert.equal(net.subnet, "10.77.0.0/24");
     await b.shot("network-details");
+
+    // A DHCP reservation on the running network: refused at its field, then added, then removed.
+    await page.getByLabel("MAC address", { exact: true }).fill("52:54:00:77:00:01");
+    await page.getByLabel("Reserved address", { exact: true }).fill("10.78.0.9");
+    await page.getByRole("button", { name: "Reserve" }).click();
+    const resErr = page.locator("#res-ip-error");
+    await resErr.waitFor();
+    assert.match(await resErr.innerText(), /outside the subnet 10\.77\.0\.0\/24/);
+    await page.getByLabel("Reserved address", { exact: true }).fill("10.77.0.9");
+    await page.getByRole("button", { name: "Reserve" }).click();
+    await page.locator('tr[data-reservation="52:54:00:77:00:01"]').waitFor();
+    assert.deepEqual((await d.json<Network>("net", "show", "natnet")).dhcpHosts, [{ mac: "52:54:00:77:00:01", ip: "10.77.0.9" }]);
+    await b.shot("network-reservation");
+    await page.getByRole("button", { name: "Remove the reservation of 52:54:00:77:00:01" }).click();
+    await page.getByText("No reservations.").waitFor();
+    assert.deepEqual((await d.json<Network>("net", "show", "natnet")).dhcpHosts, []);
   });
 
   test("the new-VM wizard creates a test guest and lands on its console", async () => {

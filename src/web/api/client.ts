@@ -4,7 +4,7 @@
  */
 import type { ApiErrorBody } from "../../api/errors.js";
 import type { HostInfo, HostStorage } from "../../api/host.js";
-import type { Lease, Network, NetworkCreate } from "../../api/network.js";
+import type { Lease, Network, NetworkCreate, NetworkEdit } from "../../api/network.js";
 import type { Vm } from "../../api/vm.js";
 import type { OsInfo, PortForward, PortForwardCreate, VmCreateFull, VmEdit, VmStats } from "./extra-types.js";
 
@@ -114,6 +114,7 @@ export class Api {
   };
   leases = (name: string) => this.call<Lease[]>("GET", `/v1/networks/${n(name)}/leases`);
   listForwards = (name: string) => this.call<PortForward[]>("GET", `/v1/networks/${n(name)}/forwards`);
+  editNetwork = (name: string, body: NetworkEdit) => this.call<Network>("PATCH", `/v1/networks/${n(name)}`, body);
   addForward = (name: string, body: PortForwardCreate) => this.call<Network>("POST", `/v1/networks/${n(name)}/forwards`, body);
   removeForward = (name: string, proto: string, hostPort: number) => this.call<Network>("DELETE", `/v1/networks/${n(name)}/forwards/${n(proto)}/${hostPort}`);
 

@@ -118,6 +118,9 @@ export const en = {
   "net.res.hostname": "Host name (optional)",
   "net.res.add": "Add a reservation",
   "net.res.remove": "Remove this reservation",
+  "net.res.removeOf": "Remove the reservation of {mac}",
+  "net.res.reserve": "Reserve",
+  "net.res.saved": "Reservation of {mac} saved; the DHCP server has it.",
   "net.advanced": "Advanced",
 
   "netnew.title": "New virtual network",

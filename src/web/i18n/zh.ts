@@ -120,6 +120,9 @@ export const zh: Record<MessageKey, string> = {
   "net.res.hostname": "主机名（可选）",
   "net.res.add": "添加保留地址",
   "net.res.remove": "移除此保留地址",
+  "net.res.removeOf": "删除 {mac} 的预留",
+  "net.res.reserve": "预留",
+  "net.res.saved": "{mac} 的预留已保存，DHCP 服务器已生效。",
   "net.advanced": "高级选项",
 
   "netnew.title": "新建虚拟网络",

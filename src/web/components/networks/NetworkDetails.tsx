@@ -2,7 +2,7 @@
 import { lazy, Suspense, useState, type FormEvent, type ReactNode } from "react";
 import { Link } from "wouter";
 import { useQuery } from "@tanstack/react-query";
-import type { Network } from "../../../api/network.js";
+import type { DhcpHost, Network } from "../../../api/network.js";
 import { useApi } from "../../auth.js";
 import { keys, useApiMutation, useNetwork, useVms } from "../../api/hooks.js";
 import { ApiError } from "../../api/client.js";
@@ -130,25 +130,73 @@ function Overview({ net }: { net: Network }) {
           />
         )}
       </div>
-      <div className="card">
-        <h2>{t("net.reservations")}</h2>
-        {net.dhcpHosts.length === 0 ? (
-          <p className="muted">{t("net.noReservations")}</p>
-        ) : (
-          <DataTable
-            rows={net.dhcpHosts}
-            label={t("net.reservations")}
-            variant="small"
-            rowKey={(h) => h.mac}
-            columns={[
-              { label: "net.res.mac", cell: (h) => <code>{h.mac}</code> },
-              { label: "net.res.ip", cell: (h) => h.ip },
-              { label: "net.res.hostname", cell: (h) => h.hostname ?? "—" },
-            ]}
-          />
-        )}
-      </div>
+      <Reservations net={net} />
       {net.mode === "nat" ? <Forwards net={net} /> : null}
+    </div>
+  );
+}
+
+/** DHCP reservations, added and removed live: the network's dnsmasq re-reads them. */
+function Reservations({ net }: { net: Network }) {
+  const { t } = useI18n();
+  const toast = useToast();
+  const [form, setForm] = useState({ mac: "", ip: "", hostname: "" });
+  const save = useApiMutation((a, dhcpHosts: DhcpHost[]) => a.editNetwork(net.name, { dhcpHosts }));
+  const onError = (e: unknown) => toast(errorMessage(e, t("error.generic")), "error");
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    const mac = form.mac.trim().toLowerCase();
+    const added: DhcpHost = { mac, ip: form.ip.trim(), ...(form.hostname.trim() ? { hostname: form.hostname.trim() } : {}) };
+    save.mutate([...net.dhcpHosts.filter((h) => h.mac !== mac), added], { onSuccess: () => (setForm({ mac: "", ip: "", hostname: "" }), toast(t("net.res.saved", { mac }))) });
+  };
+  // The daemon names the field dhcpHosts for both inputs; its sentence says which one is wrong.
+  const resErr = save.error?.field?.startsWith("dhcpHosts") ? save.error.message : null;
+  const macErr = resErr && /MAC|mac/.test(resErr) ? resErr : null;
+  const ipErr = resErr && !macErr ? resErr : null;
+  return (
+    <div className="card">
+      <h2>{t("net.reservations")}</h2>
+      {net.dhcpHosts.length === 0 ? (
+        <p className="muted">{t("net.noReservations")}</p>
+      ) : (
+        <DataTable
+          rows={net.dhcpHosts}
+          label={t("net.reservations")}
+          variant="small"
+          rowKey={(h) => h.mac}
+          rowProps={(h) => ({ "data-reservation": h.mac })}
+          columns={[
+            { label: "net.res.mac", cell: (h) => <code>{h.mac}</code> },
+            { label: "net.res.ip", cell: (h) => h.ip },
+            { label: "net.res.hostname", cell: (h) => h.hostname ?? "—" },
+            {
+              label: "nets.col.actions",
+              cell: (h) => (
+                <button type="button" className="danger small" aria-label={t("net.res.removeOf", { mac: h.mac })} disabled={save.isPending} onClick={() => save.mutate(net.dhcpHosts.filter((x) => x.mac !== h.mac), { onError })}>
+                  {t("common.remove")}
+                </button>
+              ),
+            },
+          ]}
+        />
+      )}
+      {net.dhcp ? (
+        <form className="field-row wrap" onSubmit={submit} aria-label={t("net.res.add")}>
+          <Field id="res-mac" label={t("net.res.mac")} error={macErr}>
+            <input {...fieldAria("res-mac", macErr)} value={form.mac} placeholder="52:54:00:12:34:56" onChange={(e) => setForm({ ...form, mac: e.target.value })} />
+          </Field>
+          <Field id="res-ip" label={t("net.res.ip")} error={ipErr}>
+            <input {...fieldAria("res-ip", ipErr)} value={form.ip} onChange={(e) => setForm({ ...form, ip: e.target.value })} />
+          </Field>
+          <Field id="res-hostname" label={t("net.res.hostname")}>
+            <input id="res-hostname" value={form.hostname} onChange={(e) => setForm({ ...form, hostname: e.target.value })} />
+          </Field>
+          <button type="submit" className="primary" disabled={save.isPending || !form.mac || !form.ip}>
+            {t("net.res.reserve")}
+          </button>
+          {save.error && !resErr ? <ErrorText error={save.error} /> : null}
+        </form>
+      ) : null}
     </div>
   );
 }
