@@ -193,6 +193,10 @@ export const VmClone = Type.Object(
 );
 export type VmClone = Static<typeof VmClone>;
 
+/** Body of POST /v1/vms/:name/rename (a VM that is shut off). */
+export const VmRename = Type.Object({ name: Name }, { additionalProperties: false });
+export type VmRename = Static<typeof VmRename>;
+
 export const DiskResize = Type.Object(
   { sizeBytes: Type.Integer({ minimum: 1048576, maximum: MAX_DISK_BYTES, errorHint: "a disk size must be between 1M and 64T" }), force: Type.Optional(Type.Boolean()) },
   { additionalProperties: false },

@@ -239,6 +239,15 @@ export function vmCommand(): Command {
       process.stdout.write(`VM ${name} deleted${o.keepDisks ? " (disks kept)" : ""}.\n`);
     });
 
+  vm.command("rename <name> <new-name>")
+    .description("give a VM that is shut off another name (its disks keep their files)")
+    .option("--json", "print JSON")
+    .action(async (name: string, newName: string, _o: unknown, cmd: Command) => {
+      const v = await clientOf(cmd).renameVm(name, newName);
+      if (wantsJson(cmd)) printJson(v);
+      else process.stdout.write(`VM ${name} renamed to ${newName}.\n`);
+    });
+
   vm.command("clone <source> <name>")
     .description("a new VM with the source's hardware, new MACs and copies of its disks (the source must be off)")
     .option("--linked", "qcow2 overlays on the source's disks instead of copies (the source may then not start while the clone exists)")

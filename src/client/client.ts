@@ -3,7 +3,7 @@ import { request, type IncomingMessage } from "node:http";
 import { KvmgrError, isErrorCode, type ApiErrorBody } from "../api/errors.js";
 import type { DoctorReport, HostInfo, HostStorage } from "../api/host.js";
 import type { Lease, Network, NetworkCreate, NetworkEdit, PortForwardCreate, PortForwardView } from "../api/network.js";
-import type { OsInfo, Snapshot, Vm, VmClone, VmCreate, VmEdit } from "../api/vm.js";
+import type { OsInfo, Snapshot, Vm, VmClone, VmCreate, VmEdit, VmRename } from "../api/vm.js";
 import type { VmStats } from "../api/stats.js";
 import type { AgentShutdownRequest, ExecRequest, ExecResult } from "../api/vm-io.js";
 import type WebSocket from "ws";
@@ -158,6 +158,7 @@ export class KvmgrClient {
   };
   pauseVm = (name: string) => this.call<Vm>("POST", `/v1/vms/${this.n(name)}/pause`);
   resumeVm = (name: string) => this.call<Vm>("POST", `/v1/vms/${this.n(name)}/resume`);
+  renameVm = (name: string, newName: string) => this.call<Vm>("POST", `/v1/vms/${this.n(name)}/rename`, { name: newName } satisfies VmRename);
   cloneVm = (name: string, body: VmClone) => this.call<Vm>("POST", `/v1/vms/${this.n(name)}/clone`, body);
   resizeDisk = (name: string, index: number, sizeBytes: number, force = false) =>
     this.call<Vm>("POST", `/v1/vms/${this.n(name)}/disks/${index}/resize`, { sizeBytes, ...(force ? { force } : {}) });

@@ -22,10 +22,10 @@ describe("VM lifecycle through QMP", () => {
   const show = (name = "vm1") => d.json<Vm>("vm", "show", name);
   const state = async (name = "vm1") => (await show(name)).state;
   /** starts vm1 and returns a serial console with a live shell */
-  const boot = async (): Promise<{ vm: Vm; con: SerialConsole }> => {
-    const vm = await d.json<Vm>("vm", "start", "vm1");
+  const boot = async (name = "vm1"): Promise<{ vm: Vm; con: SerialConsole }> => {
+    const vm = await d.json<Vm>("vm", "start", name);
     assert.equal(vm.state, "running");
-    const con = await SerialConsole.open(serialPath(d.stateDir, "vm1"));
+    const con = await SerialConsole.open(serialPath(d.stateDir, name));
     await con.waitForShell();
     return { vm, con };
   };
@@ -194,6 +194,30 @@ describe("VM lifecycle through QMP", () => {
     await d.restart();
     assert.equal(await state(), "shutoff", "autostart off: stays off");
     assert.match((await d.cli("vm", "autostart", "vm1", "maybe")).stderr, /'on' or 'off'/);
+  });
+
+  test("rename: a VM that is shut off takes another name with its disks, MACs and serial logs; it boots under it", async () => {
+    const before = await show();
+    const runDir = (vm: string) => join(d.stateDir, "run", "vms", vm);
+    assert.ok(existsSync(join(runDir("vm1"), "serial.log")));
+    await d.ok("vm", "start", "vm1");
+    const running = await d.cli("vm", "rename", "vm1", "vm2");
+    assert.deepEqual([running.code, running.stderr], [3, "kvmgr: VM 'vm1' is running; only a VM that is shut off can be renamed.\n"]);
+    await d.ok("vm", "stop", "vm1");
+    assert.match((await d.cli("vm", "rename", "vm1", "bad/name")).stderr, /Invalid name 'bad\/name'/);
+    assert.equal(await d.ok("vm", "rename", "vm1", "vm2"), "VM vm1 renamed to vm2.\n");
+    const after = await show("vm2");
+    assert.deepEqual([after.disks, after.nics.map((n) => n.mac)], [before.disks, before.nics.map((n) => n.mac)]);
+    assert.equal((await d.cli("vm", "show", "vm1")).code, 3);
+    assert.ok(existsSync(join(runDir("vm2"), "serial.log")) && !existsSync(runDir("vm1")), "the serial logs moved");
+    const { con } = await boot("vm2");
+    try {
+      assert.equal((await con.run("cat /sys/block/vda/size")).output, "131072", "the same disk");
+    } finally {
+      con.close();
+    }
+    await d.ok("vm", "stop", "vm2");
+    assert.equal(await d.ok("vm", "rename", "vm2", "vm1"), "VM vm2 renamed to vm1.\n");
   });
 
   test("delete removes the VM and its disk", async () => {

@@ -64,6 +64,30 @@ describe("network API: forwards, NIC moves, capture, doctor", () => {
     assert.deepEqual(store.getNetwork("nat1")?.spec.forwards, []);
   });
 
+  test("VM rename: its port forwards follow it; a taken or bad name is refused and nothing changes", async () => {
+    assert.equal((await app.inject({ method: "POST", url: "/v1/networks/nat1/forwards", payload: { hostPort: 8081, vm: "vm1", port: 81 } })).statusCode, 201);
+    assert.equal((await app.inject({ method: "POST", url: "/v1/vms", payload: { name: "other", image: "test-guest" } })).statusCode, 201);
+    const refusals: [object, number, RegExp][] = [
+      [{ name: "other" }, 409, /A VM named 'other' already exists/],
+      [{ name: "a;b" }, 400, /Invalid name 'a;b'/],
+      [{}, 400, /name/],
+    ];
+    for (const [body, status, re] of refusals) {
+      const r = await app.inject({ method: "POST", url: "/v1/vms/vm1/rename", payload: body });
+      assert.equal(r.statusCode, status, r.body);
+      assert.match(err(r).message, re);
+    }
+    assert.ok(store.getVm("vm1"));
+    const r = await app.inject({ method: "POST", url: "/v1/vms/vm1/rename", payload: { name: "vm9" } });
+    assert.equal(r.statusCode, 200, r.body);
+    assert.equal(r.json<{ name: string }>().name, "vm9");
+    assert.equal(store.getVm("vm1"), null);
+    assert.deepEqual(store.getNetwork("nat1")?.spec.forwards.map((f) => [f.hostPort, f.vm]), [[8081, "vm9"]]);
+    assert.equal((await app.inject({ method: "POST", url: "/v1/vms/vm9/rename", payload: { name: "vm1" } })).statusCode, 200);
+    assert.equal((await app.inject({ method: "DELETE", url: "/v1/networks/nat1/forwards/tcp/8081" })).statusCode, 200);
+    assert.equal((await app.inject({ method: "DELETE", url: "/v1/vms/other" })).statusCode, 204);
+  });
+
   test("NIC move: a stopped VM's definition follows; bad MAC, unknown NIC or network refused", async () => {
     const r = await app.inject({ method: "POST", url: "/v1/vms/vm1/nics/move", payload: { mac: "52:54:00:00:00:01", network: "ho" } });
     assert.equal(r.statusCode, 200, r.body);

@@ -5,13 +5,14 @@
  * nothing the next daemon cannot finish or roll back.
  */
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, realpathSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync } from "node:fs";
 import { KvmgrError, notFound } from "../../api/errors.js";
-import type { Vm, VmCreate, VmEdit, VmState } from "../../api/vm.js";
+import { VmRename, type Vm, type VmCreate, type VmEdit, type VmState } from "../../api/vm.js";
 import { formatSize } from "../../core/model/size.js";
 import { planUndo, type HostStep } from "../../core/plan/host-step.js";
 import { planVmStart, pickTapNames, vmRunPaths } from "../../core/plan/vm-plan.js";
 import { testGuestCmdline, type QemuBoot } from "../../core/render/qemu-argv.js";
+import { checkSchema } from "../../core/validate/schema-check.js";
 import { SYSTEM_DIRS, specDiff, validateVmCreate, validateVmEdit, type ImageProbe, type VmContext, type VmPlan, type VmSpec } from "../../core/validate/vm.js";
 import { applySteps, undoSteps } from "../../host/apply.js";
 import { freeBytes, imageSizes, probeImage } from "../../host/disk/images.js";
@@ -542,6 +543,41 @@ export class VmsService {
       if (v.runtime) await this.cleanupLocked(v, false);
       crashPoint("vm.delete:after-stop");
       await this.finishDelete(name, owned, op);
+    });
+  }
+
+  /**
+   * A new name for a VM that is shut off (virsh domrename, incus rename): its definition, port
+   * forwards and run files (serial logs) follow in one go; disk files keep their paths, as
+   * libvirt's do. Its DNS name changes with the definition event.
+   */
+  rename(name: string, newName: string): Promise<Vm> {
+    return this.lock.run(() => {
+      const v = this.get(name);
+      checkSchema(VmRename, { name: newName });
+      const state = this.stateOf(v);
+      if (state !== "shutoff") {
+        throw new KvmgrError("KVMGR_ERR_VM_RUNNING", `VM '${name}' is ${state}; only a VM that is shut off can be renamed${state === "crashed" ? ` ('kvmgr vm stop ${name}' clears it)` : ""}.`);
+      }
+      if (newName === name) return this.show(name);
+      if (this.ctx.store.getVm(newName)) throw new KvmgrError("KVMGR_ERR_VM_EXISTS", `A VM named '${newName}' already exists.`);
+      this.ctx.store.tx(() => {
+        this.ctx.store.putVm({ ...v, spec: { ...v.spec, name: newName }, pending: v.pending ? { ...v.pending, name: newName } : null });
+        this.ctx.store.deleteVm(name);
+        this.networks.renameForwardsToLocked(name, newName);
+      });
+      const from = this.paths(name).dir;
+      const to = this.paths(newName).dir;
+      try {
+        rmSync(to, { recursive: true, force: true }); // left by a VM of that name deleted by hand
+        if (existsSync(from)) renameSync(from, to);
+      } catch (err) {
+        this.ctx.log.warn({ err, vm: newName }, "could not move the run files (serial logs) of a renamed VM");
+      }
+      this.ctx.log.info({ vm: newName, was: name }, "vm renamed");
+      this.ctx.events.publish({ type: "vm.deleted", vm: name });
+      this.ctx.events.publish({ type: "vm.defined", vm: newName });
+      return this.show(newName);
     });
   }
 

@@ -1,7 +1,7 @@
 /** /v1/vms and /v1/os */
 import type { FastifyInstance } from "fastify";
 import { Type } from "@sinclair/typebox";
-import { DiskResize, OsInfo, Snapshot, SnapshotCreate, Vm, VmClone, VmCreate, VmEdit, type DiskResize as DiskResizeT, type VmClone as VmCloneT, type VmEdit as VmEditT } from "../../../api/vm.js";
+import { DiskResize, OsInfo, Snapshot, SnapshotCreate, Vm, VmClone, VmCreate, VmEdit, VmRename, type DiskResize as DiskResizeT, type VmClone as VmCloneT, type VmEdit as VmEditT, type VmRename as VmRenameT } from "../../../api/vm.js";
 import type { Services } from "../../services/index.js";
 
 const NameParams = Type.Object({ name: Type.String() });
@@ -37,6 +37,9 @@ export function vmRoutes(app: FastifyInstance, s: Services): void {
     await s.vms.delete(req.params.name, { force: flag(req.query.force), keepDisks: flag(req.query.keepDisks) });
     return reply.status(204).send();
   });
+  app.post<{ Params: NameParams; Body: unknown }>("/v1/vms/:name/rename", { schema: { params: NameParams, body: VmRename } }, (req) =>
+    s.vms.rename(req.params.name, (req.body as VmRenameT).name),
+  );
   app.post<{ Params: NameParams; Body: unknown }>("/v1/vms/:name/clone", { schema: { params: NameParams, body: VmClone } }, async (req, reply) => {
     const vm = await s.storage.clone(req.params.name, req.body as VmCloneT);
     return reply.status(201).send(vm);
