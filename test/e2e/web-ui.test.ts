@@ -504,6 +504,20 @@ describe("web UI", () => {
     await row.locator('[data-state="shutoff"]').waitFor({ timeout: 30000 });
     await ask.waitFor({ state: "hidden" });
     assert.equal((await d.json<Vm>("vm", "show", "web1")).state, "shutoff");
+
+    // Shut off, it can be renamed from its page: a taken name is refused in the dialog.
+    await page.goto(`${url}/vms/web1/overview`);
+    await page.getByRole("button", { name: "Rename web1" }).click();
+    const renameDlg = page.getByRole("dialog", { name: "Rename web1" });
+    await renameDlg.getByLabel("New name").fill("web 2");
+    await renameDlg.getByRole("button", { name: "Rename" }).click();
+    await renameDlg.getByText("Invalid name 'web 2'").waitFor();
+    await renameDlg.getByLabel("New name").fill("web2");
+    await renameDlg.getByRole("button", { name: "Rename" }).click();
+    await page.getByRole("heading", { name: /web2/ }).waitFor();
+    assert.equal((await d.json<Vm>("vm", "show", "web2")).state, "shutoff");
+    assert.notEqual((await d.cli("vm", "show", "web1")).code, 0);
+    await d.ok("vm", "rename", "web2", "web1");
   });
 
   test("the host view shows bridges, links, NAT rules and dnsmasq", async () => {

@@ -122,6 +122,7 @@ export class Api {
   showVm = (name: string) => this.call<Vm>("GET", `/v1/vms/${n(name)}`);
   createVm = (body: VmCreateFull) => this.call<Vm>("POST", "/v1/vms", body);
   editVm = (name: string, body: VmEdit) => this.call<Vm>("PATCH", `/v1/vms/${n(name)}`, body);
+  renameVm = (name: string, newName: string) => this.call<Vm>("POST", `/v1/vms/${n(name)}/rename`, { name: newName });
   startVm = (name: string) => this.call<Vm>("POST", `/v1/vms/${n(name)}/start`);
   /** The serial log of the VM's last run, as text (bytes that are not UTF-8 shown as �). */
   serialLog = async (name: string): Promise<string> => {

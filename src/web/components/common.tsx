@@ -1,5 +1,5 @@
 /** Small shared pieces: state badges, error text, confirm dialog, toasts, sparkline, sizes. */
-import { createContext, useCallback, useContext, useEffect, useRef, useState, type ReactNode } from "react";
+import { createContext, useCallback, useContext, useEffect, useId, useRef, useState, type ReactNode } from "react";
 import type { VmState } from "../../api/vm.js";
 import { useI18n } from "../i18n/index.js";
 import type { MessageKey } from "../i18n/en.js";
@@ -66,6 +66,8 @@ export function Confirm(props: {
 }) {
   const { t } = useI18n();
   const ref = useRef<HTMLDialogElement>(null);
+  // One id per dialog: a page holds several (force off, rename, delete), each named by its own title.
+  const titleId = useId();
   useEffect(() => {
     const d = ref.current;
     if (!d) return;
@@ -73,8 +75,8 @@ export function Confirm(props: {
     if (!props.open && d.open) d.close();
   }, [props.open]);
   return (
-    <dialog ref={ref} className="dialog" onCancel={(e) => (e.preventDefault(), props.onCancel())} aria-labelledby="confirm-title">
-      <h2 id="confirm-title">{props.title}</h2>
+    <dialog ref={ref} className="dialog" onCancel={(e) => (e.preventDefault(), props.onCancel())} aria-labelledby={titleId}>
+      <h2 id={titleId}>{props.title}</h2>
       <div>{props.body}</div>
       <ErrorText error={props.error} />
       <div className="row end">

@@ -10,15 +10,28 @@ export function VmActions({ vm, compact = false }: { vm: Vm; compact?: boolean }
   const { t } = useI18n();
   const toast = useToast();
   const [, navigate] = useLocation();
-  const [ask, setAsk] = useState<null | "stop" | "delete">(null);
+  const [ask, setAsk] = useState<null | "stop" | "delete" | "rename">(null);
+  const [newName, setNewName] = useState("");
   const onError = (e: unknown) => toast(errorMessage(e, t("error.generic")), "error");
   const start = useApiMutation((api, name: string) => api.startVm(name));
   const shutdown = useApiMutation((api, name: string) => api.shutdownVm(name));
   const reboot = useApiMutation((api, name: string) => api.rebootVm(name));
   const stop = useApiMutation((api, name: string) => api.stopVm(name));
   const del = useApiMutation((api, v: { name: string; force: boolean }) => api.deleteVm(v.name, v.force));
+  const rename = useApiMutation((api, v: { name: string; newName: string }) => api.renameVm(v.name, v.newName));
+  const doRename = () =>
+    rename.mutate(
+      { name: vm.name, newName: newName.trim() },
+      {
+        onSuccess: (v) => {
+          setAsk(null);
+          toast(t("vm.renamed", { name: vm.name, newName: v.name }));
+          navigate(`/vms/${encodeURIComponent(v.name)}/overview`);
+        },
+      },
+    );
   const running = vm.state === "running" || vm.state === "paused";
-  const busy = start.isPending || shutdown.isPending || reboot.isPending || stop.isPending || del.isPending;
+  const busy = start.isPending || shutdown.isPending || reboot.isPending || stop.isPending || del.isPending || rename.isPending;
   const label = (k: Parameters<typeof t>[0]) => t(k, { name: vm.name });
 
   return (
@@ -46,6 +59,12 @@ export function VmActions({ vm, compact = false }: { vm: Vm; compact?: boolean }
           </Link>
         </>
       )}
+      {/* A name changes only while the VM is shut off, as with virsh domrename. */}
+      {!compact && vm.state === "shutoff" ? (
+        <button type="button" disabled={busy} aria-label={label("vm.renameNamed")} onClick={() => (setNewName(vm.name), setAsk("rename"))}>
+          {t("vm.rename")}
+        </button>
+      ) : null}
       <button type="button" className="danger" disabled={busy} aria-label={label("vm.deleteNamed")} onClick={() => setAsk("delete")}>
         {t("common.delete")}
       </button>
@@ -59,6 +78,21 @@ export function VmActions({ vm, compact = false }: { vm: Vm; compact?: boolean }
         error={stop.error}
         onCancel={() => (setAsk(null), stop.reset())}
         onConfirm={() => stop.mutate(vm.name, { onSuccess: () => setAsk(null) })}
+      />
+      <Confirm
+        open={ask === "rename"}
+        title={label("vm.renameNamed")}
+        body={
+          <label className="field">
+            <span>{t("vm.newName")}</span>
+            <input value={newName} onChange={(e) => setNewName(e.target.value)} onKeyDown={(e) => (e.key === "Enter" ? doRename() : undefined)} />
+          </label>
+        }
+        confirmLabel={t("vm.rename")}
+        busy={rename.isPending}
+        error={rename.error}
+        onCancel={() => (setAsk(null), rename.reset())}
+        onConfirm={doRename}
       />
       <Confirm
         open={ask === "delete"}
