@@ -148,6 +148,8 @@ describe("web UI", () => {
     await page.getByRole("button", { name: "Remove the reservation of 52:54:00:77:00:01" }).click();
     await page.getByText("No reservations.").waitFor();
     assert.deepEqual((await d.json<Network>("net", "show", "natnet")).dhcpHosts, []);
+    await page.getByRole("checkbox", { name: "Start natnet with the daemon" }).check();
+    await until("natnet's autostart on", 10000, async () => ((await d.json<Network>("net", "show", "natnet")).autostart ? true : undefined), 100);
   });
 
   test("the new-VM wizard creates a test guest and lands on its console", async () => {
@@ -323,6 +325,12 @@ describe("web UI", () => {
     await page.getByRole("heading", { name: "Network interfaces" }).first().waitFor();
     await page.getByText(/10\.77\.0\.\d+/).first().waitFor();
     await b.shot("vm-overview");
+    // Autostart is changed where it is shown.
+    const auto = page.getByRole("checkbox", { name: "Start web1 with the daemon" });
+    await auto.check();
+    await until("web1's autostart on", 10000, async () => ((await d.json<Vm>("vm", "show", "web1")).autostart ? true : undefined), 100);
+    await auto.uncheck();
+    await until("web1's autostart off", 10000, async () => ((await d.json<Vm>("vm", "show", "web1")).autostart ? undefined : true), 100);
     await page.getByRole("tab", { name: "Hardware" }).click();
     await page.getByRole("heading", { name: "CPUs and memory" }).waitFor();
     await b.shot("vm-hardware");

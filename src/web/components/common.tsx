@@ -189,3 +189,30 @@ export function Field(props: { id: string; label: string; error?: string | null 
 export function fieldAria(id: string, error: string | null | undefined) {
   return { id, "aria-invalid": error ? true : undefined, "aria-describedby": error ? `${id}-error` : `${id}-help` } as const;
 }
+
+/** "Start with the daemon", changed where it is shown (a VM's or a network's autostart). */
+export function AutostartToggle({ on, name, save }: { on: boolean; name: string; save: (on: boolean) => Promise<unknown> }) {
+  const { t } = useI18n();
+  const toast = useToast();
+  // What was asked shows at once, until the daemon's data moves (or the change fails).
+  const [asked, setAsked] = useState<{ want: boolean; from: boolean } | null>(null);
+  const shown = asked && asked.from === on ? asked.want : on;
+  return (
+    <label className="toggle">
+      <input
+        type="checkbox"
+        checked={shown}
+        aria-label={t("common.autostartOf", { name })}
+        onChange={(e) => {
+          const want = e.target.checked;
+          setAsked({ want, from: on });
+          save(want).catch((err: unknown) => {
+            setAsked(null);
+            toast(errorMessage(err, t("error.generic")), "error");
+          });
+        }}
+      />
+      {shown ? t("common.yes") : t("common.no")}
+    </label>
+  );
+}

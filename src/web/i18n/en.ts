@@ -6,6 +6,7 @@ export const en = {
   "common.dismiss": "Dismiss",
   "common.loading": "Loading…",
   "common.working": "Working…",
+  "common.autostartOf": "Start {name} with the daemon",
   "common.yes": "Yes",
   "common.no": "No",
   "common.notYet": "This view is not available yet.",

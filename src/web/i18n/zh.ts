@@ -8,6 +8,7 @@ export const zh: Record<MessageKey, string> = {
   "common.dismiss": "关闭提示",
   "common.loading": "正在加载…",
   "common.working": "正在处理…",
+  "common.autostartOf": "守护进程启动时启动 {name}",
   "common.yes": "是",
   "common.no": "否",
   "common.notYet": "此视图暂不可用。",

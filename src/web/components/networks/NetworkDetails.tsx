@@ -2,13 +2,13 @@
 import { lazy, Suspense, useState, type FormEvent, type ReactNode } from "react";
 import { Link } from "wouter";
 import { useQuery } from "@tanstack/react-query";
-import type { DhcpHost, Network } from "../../../api/network.js";
+import type { DhcpHost, Network, NetworkEdit } from "../../../api/network.js";
 import { useApi } from "../../auth.js";
 import { keys, useApiMutation, useNetwork, useVms } from "../../api/hooks.js";
 import { ApiError } from "../../api/client.js";
 import type { PortForward } from "../../api/extra-types.js";
 import { useI18n } from "../../i18n/index.js";
-import { ActiveBadge, ErrorText, Field, Loading, errorMessage, fieldAria, useToast } from "../common.js";
+import { ActiveBadge, AutostartToggle, ErrorText, Field, Loading, errorMessage, fieldAria, useToast } from "../common.js";
 import { DataTable } from "../DataTable.js";
 import { Tabs } from "../Tabs.js";
 import { MODE_TEXT } from "./modes.js";
@@ -63,6 +63,7 @@ function Overview({ net }: { net: Network }) {
   const { t } = useI18n();
   const vms = useVms();
   const ownerOfTap = (tap: string) => vms.data?.find((v) => v.nics.some((n) => n.tap === tap));
+  const edit = useApiMutation((a, body: NetworkEdit) => a.editNetwork(net.name, body));
   const rows: [string, ReactNode][] = [
     [t("nets.col.mode"), `${t(MODE_TEXT[net.mode].name)} — ${t(MODE_TEXT[net.mode].line)}`],
     [t("nets.col.bridge"), <code key="b">{net.bridge}</code>],
@@ -71,7 +72,7 @@ function Overview({ net }: { net: Network }) {
     [t("net.dhcpRange"), net.dhcp ? `${net.dhcp.start} – ${net.dhcp.end}` : t("net.noDhcp")],
     [t("net.field.uplink"), net.uplink ?? "—"],
     [t("net.pxe"), net.tftpRoot ? `${net.tftpRoot} · ${net.bootFile ?? ""}` : "—"],
-    [t("net.field.autostart"), net.autostart ? t("common.yes") : t("common.no")],
+    [t("net.field.autostart"), <AutostartToggle key="a" on={net.autostart} name={net.name} save={(on) => edit.mutateAsync({ autostart: on })} />],
     [t("net.dnsmasq"), net.dnsmasqPid ? t("net.dnsmasqPid", { pid: net.dnsmasqPid }) : "—"],
   ];
   return (

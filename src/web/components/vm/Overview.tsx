@@ -5,9 +5,10 @@ import { Link } from "wouter";
 import type { Vm } from "../../../api/vm.js";
 import { useEvents, useVmSeries } from "../../api/events.js";
 import { useApi } from "../../auth.js";
+import { useApiMutation } from "../../api/hooks.js";
 import { vmMore } from "../../api/extra-types.js";
 import { useI18n } from "../../i18n/index.js";
-import { Loading, formatBytes, formatMiB } from "../common.js";
+import { AutostartToggle, Loading, formatBytes, formatMiB } from "../common.js";
 
 const Graphs = lazy(() => import("./Graphs.js"));
 
@@ -17,6 +18,7 @@ export function Overview({ vm }: { vm: Vm }) {
   const more = vmMore(vm);
   const api = useApi();
   const { stats } = useEvents();
+  const autostart = useApiMutation((a, on: boolean) => a.editVm(vm.name, { autostart: on }));
   // The daemon keeps ten minutes of samples: the graphs start full, not empty.
   const history = useQuery({ queryKey: ["stats", vm.name, vm.pid], queryFn: () => api.vmStats(vm.name), enabled: vm.state === "running", retry: false, staleTime: Infinity });
   useEffect(() => {
@@ -61,7 +63,9 @@ export function Overview({ vm }: { vm: Vm }) {
           </div>
           <div>
             <dt>{t("net.field.autostart")}</dt>
-            <dd>{vm.autostart ? t("common.yes") : t("common.no")}</dd>
+            <dd>
+              <AutostartToggle on={vm.autostart} name={vm.name} save={(on) => autostart.mutateAsync(on)} />
+            </dd>
           </div>
         </dl>
       </div>
