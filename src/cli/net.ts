@@ -53,6 +53,10 @@ function showNetwork(n: Network): void {
     firewall: n.nftChains.join(" ") || null,
     moved: n.moved ? `${n.moved.dev}: ${[...n.moved.addresses, ...n.moved.routes].join(", ")}` : null,
   });
+  if (n.dhcpHosts.length > 0) {
+    process.stdout.write("reservations:\n");
+    printTable(["  MAC", "IP", "HOSTNAME"], n.dhcpHosts.map((h) => [`  ${h.mac}`, h.ip, h.hostname ?? "-"]));
+  }
   if (n.forwards.length > 0) {
     process.stdout.write("forwards:\n");
     printTable(["  PROTO", "HOST PORT", "VM", "PORT", "VM ADDRESS"], n.forwards.map((f) => [`  ${f.proto}`, String(f.hostPort), f.vm, String(f.port), f.ip ?? "-"]));

@@ -142,6 +142,7 @@ describe("network modes: reachability from inside the guests", () => {
     const edited = await d.json<Network>("net", "show", "nat1");
     assert.equal(edited.dnsmasqPid, before.dnsmasqPid, "re-read, not restarted");
     assert.deepEqual(edited.dhcpHosts, [...before.dhcpHosts, { mac: MAC.b, ip: "10.10.0.60", hostname: "bee" }]);
+    assert.match(await d.ok("net", "show", "nat1"), new RegExp(`^reservations:\\n  MAC +IP +HOSTNAME\\n  ${MAC.a} +10\\.10\\.0\\.50 +-\\n  ${MAC.b} +10\\.10\\.0\\.60 +bee\\n`, "m"));
     assert.equal((await con.b!.run("kill $(cat /run/kvmgr/dhcp/eth0.pid)")).code, 0, "b's DHCP client starts over");
     await vmAddress(d, "b", /^10\.10\.0\.60$/, 30000);
     await guestHas(con.b!, "10.10.0.60");
