@@ -62,7 +62,7 @@ export function vmIoRoutes(app: FastifyInstance, s: Services): void {
   );
 
   app.get<{ Params: NameParams; Querystring: { previous?: string } }>("/v1/vms/:name/serial/log", { schema: { params: NameParams } }, (req, reply) => {
-    s.vms.show(req.params.name); // 404 for an unknown VM
+    s.vms.get(req.params.name); // 404 for an unknown VM (no need to build its whole view)
     const previous = req.query.previous === "1" || req.query.previous === "true";
     return reply.type("application/octet-stream").send(s.serial.log(req.params.name, previous));
   });
