@@ -528,10 +528,6 @@ export class NetworksService {
     });
   }
 
-  /**
-   * A deleted VM's port forwards go with it, so a VM made later under its name inherits none.
-   * The caller holds the lock (the VM's delete). A network whose rules cannot be re-applied keeps them.
-   */
   /** A VM renamed: its port forwards follow it (their rules, made from addresses, stay as they are); caller holds the lock. */
   renameForwardsToLocked(vm: string, newName: string): void {
     for (const n of this.ctx.store.listNetworks()) {
@@ -540,6 +536,10 @@ export class NetworksService {
     }
   }
 
+  /**
+   * A deleted VM's port forwards go with it, so a VM made later under its name inherits none.
+   * The caller holds the lock (the VM's delete). A network whose rules cannot be re-applied keeps them.
+   */
   async dropForwardsToLocked(vm: string): Promise<void> {
     for (const n of this.ctx.store.listNetworks()) {
       const keep = n.spec.forwards.filter((f) => f.vm !== vm);
